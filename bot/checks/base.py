@@ -1,0 +1,41 @@
+"""What a check is: `collect` does the I/O through sources, `assess` is pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.config import DiagnosisConfig, Thresholds
+from bot.model import Finding, Target
+from bot.sources.kube import KubeSource
+from bot.sources.metrics import MetricsSource
+
+
+@dataclass(frozen=True)
+class SourceSet:
+    """The sources a check may use. Built once in wiring; tests build it against the sandbox."""
+
+    kube: KubeSource
+    metrics: MetricsSource
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    target: Target
+    thresholds: Thresholds
+    diagnosis: DiagnosisConfig
+    dependencies: tuple[str, ...]
+    now: datetime
+
+
+class Check(Protocol):
+    """One aspect of one symptom. The docstring's first line is the help text."""
+
+    name: str
+    title: str
+    guide_section: str
+
+    async def collect(self, sources: SourceSet, ctx: CheckContext) -> Any: ...
+
+    def assess(self, evidence: Any, ctx: CheckContext) -> Finding: ...

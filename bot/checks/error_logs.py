@@ -1,0 +1,93 @@
+"""ERROR lines and stack traces in the last N log lines of the service's pods, grouped and counted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.checks.base import CheckContext, SourceSet
+from bot.checks.known_errors import classify
+from bot.logscan import ErrorGroup, LogScan, scan
+from bot.model import Cause, Fact, Finding, Status
+from bot.sources.records import LogLine
+
+TOP_GROUPS = 5
+STACK_EXCERPT = 8
+# Above this share of error lines the logs alone say the service is in trouble.
+CRIT_SHARE = 0.10
+
+
+@dataclass(frozen=True)
+class LogEvidence:
+    lines: tuple[LogLine, ...]
+    unreadable: tuple[str, ...]
+    pods: int
+
+
+class ErrorLogsCheck:
+    """ERROR lines and stack traces in recent logs (kubectl logs -l app=SERVICE --tail=1000 | grep ERROR)."""
+
+    name = "error_logs"
+    title = "Recent error logs"
+    guide_section = "High Error Rates"
+
+    async def collect(self, sources: SourceSet, ctx: CheckContext) -> LogEvidence:
+        lines, unreadable = await sources.kube.recent_logs(ctx.target, ctx.diagnosis.log_tail_lines)
+        pods = len({line.pod for line in lines} | {u.split("/")[0] for u in unreadable})
+        return LogEvidence(tuple(lines), tuple(unreadable), pods)
+
+    def assess(self, evidence: LogEvidence, ctx: CheckContext) -> Finding:
+        result = scan(evidence.lines)
+        if result.lines == 0:
+            status = Status.ERROR if evidence.unreadable else Status.NO_DATA
+            return Finding(self.name, self.title, status, "No log lines could be read.",
+                           evidence=tuple(f"unreadable: {u}" for u in evidence.unreadable[:10]),
+                           guide_section=self.guide_section)
+        share = result.error_lines / result.lines
+        status = Status.OK if result.error_lines == 0 else Status.CRIT if share >= CRIT_SHARE else Status.WARN
+        tail = ctx.diagnosis.log_tail_lines
+        summary = (
+            f"{result.error_lines:,} ERROR lines in the last {tail:,} lines of {evidence.pods} pod(s) "
+            f"({len(result.groups)} distinct)."
+        )
+        if evidence.unreadable:
+            summary += f" Could not read {len(evidence.unreadable)} container log(s)."
+        facts = (
+            Fact("error lines", f"{result.error_lines:,} of {result.lines:,}", None, status),
+            Fact("warnings", f"{result.warn_lines:,}"),
+            Fact("request IDs seen", f"{len(result.request_ids):,}"),
+        )
+        return Finding(
+            self.name,
+            self.title,
+            status,
+            summary,
+            facts=facts,
+            evidence=tuple(_excerpt(group) for group in result.groups[:TOP_GROUPS]),
+            causes=_causes(result),
+            guide_section=self.guide_section,
+        )
+
+
+def _excerpt(group: ErrorGroup) -> str:
+    stack = group.example[1:STACK_EXCERPT]
+    ids = f" e.g. {', '.join(group.request_ids[:3])}" if group.request_ids else ""
+    head = f"{group.count:,}x on {len(group.pods)} pod(s){ids}: {group.example[0].strip()}"
+    return "\n".join([head, *stack])
+
+
+def _causes(result: LogScan) -> tuple[Cause, ...]:
+    causes: dict[str, Cause] = {}
+    for group in result.groups[:TOP_GROUPS]:
+        known = classify(group.signature, group.has_stack)
+        if known is None or known.key in causes:
+            continue
+        share = group.count / max(result.error_lines, 1)
+        causes[known.key] = Cause(
+            key=known.key,
+            title=known.title,
+            confidence=round(0.3 + 0.4 * share, 2),
+            evidence=(f"{group.count:,} log lines: {group.example[0].strip()[:300]}",),
+            guide_section=known.guide_section,
+            supports=known.supports,
+        )
+    return tuple(causes.values())
