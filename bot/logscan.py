@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 
 from bot.sources.records import LogLine
 
-LEVEL = re.compile(r"\b(ERROR|FATAL|CRITICAL|SEVERE|PANIC)\b|^\s*Traceback \(most recent call last\)")
+LEVEL_WORD = re.compile(r"\b(ERROR|FATAL|CRITICAL|SEVERE|PANIC)\b")
+# A traceback with no ERROR line before it (printed by the runtime itself) still counts as an error.
+LEVEL = re.compile(LEVEL_WORD.pattern + r"|^\s*Traceback \(most recent call last\)")
 WARN = re.compile(r"\bWARN(ING)?\b")
 TIMESTAMP = re.compile(r"^\s*\[?\d{4}-\d{2}-\d{2}[T ][\d:.,]+(Z|[+-]\d{2}:?\d{2})?\]?\s*")
 CONTINUATION = re.compile(r"^(\s+\S|Traceback \(most recent|Caused by:|\s*at [\w.$]+\(|[\w.]+(Error|Exception)\b)")
@@ -73,7 +75,7 @@ def scan(lines: Iterable[LogLine]) -> LogScan:
     for entry in lines:
         total += 1
         text = entry.text
-        if current is not None and CONTINUATION.match(text) and not LEVEL.search(text):
+        if current is not None and CONTINUATION.match(text) and not LEVEL_WORD.search(text):
             current.has_stack = True
             if current_is_new_example and len(current.example) < MAX_STACK_LINES:
                 current.example.append(text)

@@ -1,4 +1,4 @@
-"""Runbooks are data: symptom -> checks, words, which actions it may propose, guide section.
+"""Runbooks are data: symptom -> checks, which actions it may propose, guide section.
 
 Loaded and validated at start-up; a runbook naming an unknown check or action stops the bot."""
 
@@ -25,7 +25,6 @@ class Runbook(BaseModel):
     symptom: Symptom
     title: str
     guide_section: str
-    words: tuple[str, ...] = Field(min_length=1)
     checks: tuple[str, ...] = Field(min_length=1)
     may_propose: tuple[str, ...] = ()
 

@@ -1,0 +1,86 @@
+"""Parsing `/diagnose ...` text into what to run. Pure: no I/O, no Slack.
+
+Only validated values leave here: the service must be a configured platform service and the symptom a
+member of the vocabulary, so nothing typed in chat ever reaches a selector, a query or a shell.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from bot.config import OpsConfig
+from bot.model import Symptom
+from bot.symptoms import match_symptoms, parse_symptom, words_for
+
+MAX_TEXT = 500
+
+
+@dataclass(frozen=True)
+class DiagnoseRequest:
+    service: str
+    symptom: Symptom
+
+
+@dataclass(frozen=True)
+class HelpRequest:
+    pass
+
+
+@dataclass(frozen=True)
+class BadRequest:
+    message: str
+
+
+Parsed = DiagnoseRequest | HelpRequest | BadRequest
+
+
+def parse_diagnose(text: str, config: OpsConfig, runnable: frozenset[Symptom]) -> Parsed:
+    words = text.strip()[:MAX_TEXT].split()
+    if not words or words[0].lower() in {"help", "-h", "--help", "?"}:
+        return HelpRequest()
+    service = words[0].lower()
+    if service not in config.services:
+        return BadRequest(_unknown_service(words[0], config))
+    symptom = _symptom(words[1:])
+    if symptom is None:
+        return BadRequest(
+            f"I don't know the symptom `{' '.join(words[1:])[:80]}`. Try one of: "
+            + ", ".join(sorted(s.value for s in runnable)) + ". `/diagnose help` lists the words I understand."
+        )
+    if symptom not in runnable:
+        return BadRequest(
+            f"`{symptom.value}` is a known symptom, but I can't diagnose it yet. Available: "
+            + ", ".join(sorted(s.value for s in runnable)) + "."
+        )
+    return DiagnoseRequest(service, symptom)
+
+
+def _symptom(words: list[str]) -> Symptom | None:
+    if not words:
+        # No symptom given: the error-rate runbook is the broadest check we have today.
+        return Symptom.HIGH_ERROR_RATE
+    exact = parse_symptom(words[0])
+    if exact is not None:
+        return exact
+    matched = match_symptoms(" ".join(words))
+    return matched[0] if matched else None
+
+
+def _unknown_service(word: str, config: OpsConfig) -> str:
+    name = word[:64]
+    close = difflib.get_close_matches(name.lower(), list(config.services), n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
+    known = ", ".join(f"`{s}`" for s in sorted(config.services))
+    return f"I don't know a service called `{name}`.{hint} Known services: {known}."
+
+
+def help_text(config: OpsConfig, runnable: frozenset[Symptom]) -> str:
+    lines = [
+        "*Usage:* `/diagnose SERVICE [SYMPTOM or words]` — e.g. `/diagnose auth-service errors`",
+        "*Services:* " + ", ".join(f"`{s}`" for s in sorted(config.services)),
+        "*Symptoms and the words I understand:*",
+    ]
+    for symptom in sorted(runnable, key=lambda s: s.value):
+        lines.append(f"• `{symptom.value}`: {', '.join(words_for(symptom))}")
+    return "\n".join(lines)
