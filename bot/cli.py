@@ -1,0 +1,112 @@
+"""The `opsbot` console script. Subcommands and flags are stable interfaces (DESIGN.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, OpsConfig, Settings, load_ops_config, load_settings
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="opsbot", description="ChatOps for the platform troubleshooting guide.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="serve Slack (Socket Mode when SLACK_APP_TOKEN is set, else HTTP on $PORT)")
+    sub.add_parser("demo", help="sandbox platform + console session, no Slack/PostgreSQL/Redis needed")
+    sandbox = sub.add_parser("sandbox", help="run the sandbox platform (Kubernetes API + metrics API) standalone")
+    sandbox.add_argument("--scenario", default="bad-deploy", help="scenario name (default bad-deploy)")
+    sandbox.add_argument("--kube-port", type=int, default=0, help="port of the Kubernetes API (default: any free)")
+    sandbox.add_argument("--metrics-port", type=int, default=0, help="port of the metrics API (default: any free)")
+    sandbox.add_argument("--kubeconfig", default=None, help="where to write the kubeconfig (default: a temp file)")
+    sandbox.add_argument("--api-key", default=None, help="require this X-API-Key on the metrics API")
+    sandbox.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    diagnose = sub.add_parser("diagnose", help="one-shot diagnosis against the configured platform")
+    diagnose.add_argument("service")
+    diagnose.add_argument("symptom", nargs="*", help="symptom name or free words (errors, 5xx, slow, ...)")
+    diagnose.add_argument("--json", action="store_true", help="print the findings as JSON")
+    sub.add_parser("check-config", help="validate settings and the ops config; non-zero naming the bad key")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "sandbox":
+        from bot.sandbox.command import print_scenarios, run_sandbox
+
+        if args.list:
+            return print_scenarios()
+        return run_sandbox(args.scenario, args.kube_port, args.metrics_port, args.kubeconfig, args.api_key)
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        return run_demo(sys.stdin)
+    try:
+        settings = load_settings()
+        config = load_ops_config(settings.opsbot_config)
+    except ConfigError as exc:
+        print(f"opsbot: configuration error:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "check-config":
+        return _check_config(settings, config)
+    if args.command == "diagnose":
+        return asyncio.run(_diagnose(settings, config, args.service, " ".join(args.symptom), args.json))
+    return _run(settings, config)
+
+
+def _check_config(settings: Settings, config: OpsConfig) -> int:
+    missing = settings.missing_for_run()
+    for key in missing:
+        print(f"{key}: required for `opsbot run` (not set)", file=sys.stderr)
+    source = settings.opsbot_config or "packaged default"
+    print(f"ops config: {source}: {len(config.services)} services, roles: "
+          + ", ".join(f"{name}={len(m.users) + len(m.usergroups)}" for name, m in sorted(config.roles.items())))
+    print("settings: " + ("ok" if not missing else f"{len(missing)} missing for opsbot run"))
+    return 1 if missing else 0
+
+
+async def _diagnose(settings: Settings, config: OpsConfig, service: str, words: str, as_json: bool) -> int:
+    from bot.diagnose_request import BadRequest, HelpRequest, help_text, parse_diagnose
+    from bot.render.jsonout import diagnosis_json
+    from bot.render.text import diagnosis_text
+    from bot.wiring import build_deps
+
+    deps = build_deps(settings, config)
+    try:
+        parsed = parse_diagnose(f"{service} {words}", config, deps.runnable)
+        if isinstance(parsed, HelpRequest):
+            print(help_text(config, deps.runnable))
+            return 0
+        if isinstance(parsed, BadRequest):
+            print(f"opsbot: {parsed.message}", file=sys.stderr)
+            return EXIT_CONFIG
+        diag = await deps.diagnose(parsed.service, parsed.symptom)
+    finally:
+        await deps.aclose()
+    if as_json:
+        print(json.dumps(diagnosis_json(diag), indent=2))
+    else:
+        print(diagnosis_text(diag, guide_link=config.guide_link, color=sys.stdout.isatty()))
+    return 0
+
+
+def _run(settings: Settings, config: OpsConfig) -> int:
+    missing = settings.missing_for_run()
+    if missing:
+        print(f"opsbot: cannot serve Slack: {', '.join(missing)} not set", file=sys.stderr)
+        return EXIT_CONFIG
+    from bot.app import serve
+    from bot.wiring import build_deps
+
+    asyncio.run(serve(settings, build_deps(settings, config)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

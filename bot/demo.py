@@ -1,0 +1,145 @@
+"""`opsbot demo`: the sandbox platform in-process and a console session against it.
+
+Interactive on a TTY; with piped stdin, one command per line and a printed transcript; with no input,
+a scripted tour. Needs no Slack, PostgreSQL or Redis: state is in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Settings, load_ops_config
+from bot.diagnose_request import BadRequest, HelpRequest, help_text, parse_diagnose
+from bot.model import Diagnosis, Proposal
+from bot.render.text import diagnosis_text
+from bot.sandbox.runner import Sandbox
+from bot.wiring import Deps, build_deps
+
+TOUR = (
+    "/diagnose help",
+    "/diagnose auth-service errors",
+    "/diagnose api-gateway 5xx",
+    "/diagnose auth-servce errors",
+)
+PROMPT = "opsbot> "
+
+
+class Console:
+    """One person's session: the commands they type and what the bot would post in Slack."""
+
+    def __init__(self, deps: Deps, out: TextIO, color: bool) -> None:
+        self.deps = deps
+        self.out = out
+        self.color = color
+        self.proposals: list[Proposal] = []
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    async def handle(self, line: str) -> bool:
+        """Run one command; False when the session should end."""
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return True
+        if line in {"quit", "exit"}:
+            return False
+        if line in {"help", "?"}:
+            line = "/diagnose help"
+        if line.startswith("/diagnose"):
+            await self._diagnose(line.removeprefix("/diagnose"))
+        elif line.startswith("click"):
+            self._click(line.removeprefix("click").strip())
+        else:
+            self.say("I understand `/diagnose SERVICE [SYMPTOM]`, `click N`, `help` and `quit`.")
+        return True
+
+    async def _diagnose(self, text: str) -> None:
+        parsed = parse_diagnose(text, self.deps.config, self.deps.runnable)
+        if isinstance(parsed, HelpRequest):
+            self.say(f"[only you can see this]\n{help_text(self.deps.config, self.deps.runnable)}")
+            return
+        if isinstance(parsed, BadRequest):
+            self.say(f"[only you can see this] {parsed.message}")
+            return
+        self.say(f"[only you can see this] Diagnosing {parsed.service} ({parsed.symptom.value}) — findings follow.")
+        self.say(f"[#ops-support] Diagnosing {parsed.service} — {parsed.symptom.value.replace('_', ' ')}")
+        diag = await self.deps.diagnose(parsed.service, parsed.symptom)
+        self.say("  └─ thread:")
+        self.say(_indent(diagnosis_text(diag, guide_link=self.deps.config.guide_link, color=self.color)))
+        self._offer(diag)
+
+    def _offer(self, diag: Diagnosis) -> None:
+        self.proposals = [p for cause in diag.causes for p in cause.proposals]
+        for number, proposal in enumerate(self.proposals, start=1):
+            self.say(f"     [{number}] {proposal.label} — {proposal.reason}")
+
+    def _click(self, arg: str) -> None:
+        if not arg.isdigit() or not 1 <= int(arg) <= len(self.proposals):
+            self.say(f"There is no proposal {arg!r}; the last diagnosis offered {len(self.proposals)}.")
+            return
+        proposal = self.proposals[int(arg) - 1]
+        self.say(f"Proposal {arg} is `{proposal.label}`. Executing remediations needs approvals, which this "
+                 "build does not have yet: nothing was changed.")
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"     {line}" if line else "" for line in text.splitlines())
+
+
+def _sandbox_settings(sandbox: Sandbox, kubeconfig: Path) -> Settings:
+    # Explicit values win over the environment: the demo must never reach a real cluster or Redis.
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        kubeconfig=str(kubeconfig),
+        metrics_api_url=sandbox.metrics_url,
+        metrics_api_key=None,
+        redis_url=None,
+        database_url=None,
+        opsbot_config=None,
+        k8s_namespace="default",
+    )
+
+
+async def _session(sandbox: Sandbox, kubeconfig: Path, lines: Iterable[str], echo: bool, out: TextIO) -> None:
+    settings = _sandbox_settings(sandbox, kubeconfig)
+    deps = build_deps(settings, load_ops_config(None))
+    console = Console(deps, out, color=out.isatty())
+    try:
+        for line in lines:
+            if echo:
+                console.say(f"\n{PROMPT}{line.rstrip()}")
+            if not await console.handle(line):
+                break
+    finally:
+        await deps.aclose()
+
+
+def _interactive_lines(out: TextIO) -> Iterable[str]:
+    while True:
+        try:
+            yield input(PROMPT)
+        except EOFError:
+            return
+
+
+def run_demo(stdin: TextIO | None, out: TextIO = sys.stdout) -> int:
+    interactive = stdin is not None and stdin.isatty()
+    piped = [] if interactive or stdin is None else stdin.read().splitlines()
+    with tempfile.TemporaryDirectory(prefix="opsbot-demo-") as tmp, Sandbox("bad-deploy") as sandbox:
+        kubeconfig = sandbox.write_kubeconfig(Path(tmp) / "kubeconfig")
+        print("opsbot demo — sandbox platform (scenario bad-deploy), in-memory state, no Slack needed.", file=out)
+        if interactive:
+            print("Type `/diagnose auth-service errors`, `help` or `quit`.", file=out)
+            lines: Iterable[str] = _interactive_lines(out)
+        elif any(line.strip() for line in piped):
+            lines = piped
+        else:
+            print("No input given: playing the scripted tour.", file=out)
+            lines = TOUR
+        asyncio.run(_session(sandbox, kubeconfig, lines, echo=not interactive, out=out))
+    return 0

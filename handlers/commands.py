@@ -1,0 +1,65 @@
+"""`/diagnose`: ephemeral ack at once, a root message in the channel, findings in its thread."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import telemetry
+from bot.diagnose_request import BadRequest, DiagnoseRequest, HelpRequest, help_text, parse_diagnose
+from bot.render.blocks import diagnosis_messages, error_message, root_done_message, root_message
+from bot.wiring import Deps
+from handlers.slack_posting import post, slack_error_reason, update
+
+log = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    async def diagnose_command(
+        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
+        parsed = parse_diagnose(str(command.get("text", "")), deps.config, deps.runnable)
+        if isinstance(parsed, HelpRequest):
+            await ack(text=help_text(deps.config, deps.runnable))
+            telemetry.COMMANDS.labels("/diagnose", "help").inc()
+            return
+        if isinstance(parsed, BadRequest):
+            await ack(text=parsed.message)
+            telemetry.COMMANDS.labels("/diagnose", "rejected").inc()
+            return
+        await ack(text=f"Diagnosing *{parsed.service}* ({parsed.symptom.value}) — findings follow in the thread.")
+        telemetry.COMMANDS.labels("/diagnose", "accepted").inc()
+        await run_diagnosis(deps, client, respond, parsed, str(command["channel_id"]), str(command["user_id"]))
+
+    app.command("/diagnose")(diagnose_command)
+
+
+async def run_diagnosis(
+    deps: Deps, client: AsyncWebClient, respond: AsyncRespond, request: DiagnoseRequest, channel: str, user: str
+) -> None:
+    target = deps.config.target(request.service)
+    try:
+        root_ts = await post(client, channel, root_message(target, request.symptom, user))
+    except SlackApiError as exc:
+        await respond(text=slack_error_reason(exc), response_type="ephemeral")
+        return
+    started = time.perf_counter()
+    try:
+        diag = await deps.diagnose(request.service, request.symptom)
+    except Exception:
+        # The engine turns source failures into findings; reaching here is a bug, said in the thread.
+        log.exception("diagnosis of %s failed", request.service)
+        await post(client, channel, error_message("The diagnosis failed unexpectedly; see the bot's logs."), root_ts)
+        return
+    telemetry.DIAGNOSIS_SECONDS.labels(request.symptom.value).observe(time.perf_counter() - started)
+    telemetry.DIAGNOSES.labels(request.symptom.value, diag.status.value).inc()
+    for finding in diag.findings:
+        telemetry.CHECKS.labels(finding.check, finding.status.value).inc()
+    for message in diagnosis_messages(diag, guide_link=deps.config.guide_link):
+        await post(client, channel, message, root_ts)
+    await update(client, channel, root_ts, root_done_message(diag, user))
