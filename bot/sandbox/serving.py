@@ -71,10 +71,10 @@ class BackgroundServer:
             loop.close()
 
     async def _serve(self, sock: socket.socket) -> None:
-        runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
+        runner = web.AppRunner(self.app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
         self._runner = runner
-        await web.SockSite(runner, sock, shutdown_timeout=0.5).start()
+        await web.SockSite(runner, sock).start()
 
     def stop(self) -> None:
         """Close the listener and connections, stop the loop and join the thread. Idempotent."""
