@@ -52,12 +52,14 @@ def pg_cluster() -> Iterator[PostgresCluster | None]:
     if os.environ.get("TEST_DATABASE_URL"):
         yield None
         return
-    cluster: PostgresCluster | None = None
     try:
-        cluster = PostgresCluster().start()
+        cluster = PostgresCluster()
     except ServerStartError as exc:
-        if cluster is not None:
-            cluster.stop()
+        pytest.fail(f"could not set up a throwaway PostgreSQL cluster: {exc}", pytrace=False)
+    try:
+        cluster.start()
+    except ServerStartError as exc:
+        cluster.stop()  # removes the temp dir; the message already carries the log tail
         pytest.fail(f"could not start a throwaway PostgreSQL cluster: {exc}", pytrace=False)
     try:
         yield cluster
@@ -71,6 +73,14 @@ def pg_dsn(pg_cluster: PostgresCluster | None) -> str:
     dsn = os.environ.get("TEST_DATABASE_URL") or (pg_cluster.dsn() if pg_cluster else "")
     try:
         with psycopg.connect(dsn, connect_timeout=5, autocommit=True) as conn:
+            row = conn.execute("SHOW shared_preload_libraries").fetchone()
+            if row is None or "pg_stat_statements" not in row[0]:
+                # Without the preload the view errors at query time; say why once, up front.
+                pytest.fail(
+                    f"PostgreSQL at {dsn!r} lacks shared_preload_libraries=pg_stat_statements"
+                    " (restart it with that setting, or unset TEST_DATABASE_URL for a throwaway cluster)",
+                    pytrace=False,
+                )
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     except psycopg.Error as exc:
         tail = pg_cluster.log_tail() if pg_cluster else "(external server: no log)"
@@ -105,8 +115,11 @@ def redis_url() -> Iterator[str]:
     server: RedisServer | None = None
     if not external:
         try:
-            server = RedisServer().start()
+            server = RedisServer()
+            server.start()
         except ServerStartError as exc:
+            if server is not None:
+                server.stop()
             pytest.fail(f"could not start a throwaway redis-server: {exc}", pytrace=False)
     url = external or server.url  # type: ignore[union-attr]
     try:

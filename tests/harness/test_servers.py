@@ -8,7 +8,7 @@ import psycopg
 import pytest
 import redis
 
-from tests.fakes.servers import PostgresCluster, RedisServer
+from tests.fakes.servers import PostgresCluster, RedisServer, ServerStartError
 
 
 def test_pg_stat_statements_view_records_statements(pg_db: str) -> None:
@@ -87,8 +87,18 @@ def test_throwaway_redis_starts_fast_and_is_gone_after_stop() -> None:
 
 
 def test_streaming_standby_replicates(pg_cluster: PostgresCluster | None) -> None:
-    if pg_cluster is None:
-        pytest.fail("needs the throwaway cluster (unset TEST_DATABASE_URL) to attach a standby")
+    # With TEST_DATABASE_URL there is no local primary to attach to: start one just for this test.
+    own = PostgresCluster().start() if pg_cluster is None else None
+    primary_cluster = own or pg_cluster
+    assert primary_cluster is not None
+    try:
+        _check_standby(primary_cluster)
+    finally:
+        if own is not None:
+            own.stop()
+
+
+def _check_standby(pg_cluster: PostgresCluster) -> None:
     standby = pg_cluster.create_standby()
     try:
         with psycopg.connect(pg_cluster.dsn(), autocommit=True) as primary:
@@ -111,3 +121,25 @@ def test_streaming_standby_replicates(pg_cluster: PostgresCluster | None) -> Non
         standby.stop()
         with psycopg.connect(pg_cluster.dsn(), autocommit=True) as primary:
             primary.execute("DROP TABLE IF EXISTS repl_probe")
+
+
+def test_postgres_start_failure_raises_with_log_tail() -> None:
+    cluster = PostgresCluster(extra_settings={"shared_buffers": "not-a-size"})
+    try:
+        with pytest.raises(ServerStartError) as err:
+            cluster.start()
+    finally:
+        cluster.stop()
+    assert "pg_ctl start failed" in str(err.value)
+    assert "shared_buffers" in str(err.value)  # the server's own complaint, from the log tail
+    assert not cluster.base_dir.exists()
+
+
+def test_redis_start_failure_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = RedisServer()
+    monkeypatch.setattr(server, "binary", "/bin/false")
+    try:
+        with pytest.raises(ServerStartError, match="exited"):
+            server.start(attempts=1)
+    finally:
+        server.stop()
