@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from .controller import Controller
@@ -48,10 +49,14 @@ class FakeCluster:
 
     # -- objects ------------------------------------------------------------------------------------
 
-    def create(self, obj: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
-        """Fill uid/resourceVersion/creationTimestamp/generation, validate, store; 409/422 as KubeError."""
+    def create(self, obj: dict[str, Any], *, dry_run: bool = False,
+               created_at: datetime | None = None) -> dict[str, Any]:
+        """Fill uid/resourceVersion/creationTimestamp/generation, validate, store; 409/422 as KubeError.
+
+        `created_at` backdates `creationTimestamp`, for scenarios whose objects predate the sandbox.
+        """
         with self.lock:
-            return self._store.create(obj, dry_run=dry_run)
+            return self._store.create(obj, dry_run=dry_run, created_at=created_at)
 
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         with self.lock:

@@ -11,6 +11,7 @@ import random
 import string
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from . import clock
@@ -57,7 +58,8 @@ class ObjectStore:
             dict[str, Any]]:
         return [copy.deepcopy(obj) for obj in self.items(kind, namespace) if accept(obj)]
 
-    def create(self, obj: Mapping[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+    def create(self, obj: Mapping[str, Any], *, dry_run: bool = False,
+               created_at: datetime | None = None) -> dict[str, Any]:
         resource = resource_for(str(obj.get("kind", "")))
         new = copy.deepcopy(dict(obj))
         new["apiVersion"] = resource.api_version
@@ -72,7 +74,7 @@ class ObjectStore:
                              "selfLink"):
             metadata.pop(server_owned, None)
         metadata["uid"] = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
-        metadata["creationTimestamp"] = clock.rfc3339(clock.now())
+        metadata["creationTimestamp"] = clock.rfc3339(created_at or clock.now())
         if resource.has_spec:
             metadata["generation"] = 1
         validate(resource, new)
