@@ -94,7 +94,7 @@ def _indent(text: str) -> str:
 def _sandbox_settings(sandbox: Sandbox, kubeconfig: Path) -> Settings:
     # Explicit values win over the environment: the demo must never reach a real cluster or Redis.
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         kubeconfig=str(kubeconfig),
         metrics_api_url=sandbox.metrics_url,
         metrics_api_key=None,

@@ -34,13 +34,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         await ack(text=f"Diagnosing *{parsed.service}* ({parsed.symptom.value}) — findings follow in the thread.")
         telemetry.COMMANDS.labels("/diagnose", "accepted").inc()
-        await run_diagnosis(deps, client, respond, parsed, str(command["channel_id"]), str(command["user_id"]))
+        await run_diagnosis(
+            deps, client, respond, parsed, channel=str(command["channel_id"]), user=str(command["user_id"])
+        )
 
     app.command("/diagnose")(diagnose_command)
 
 
 async def run_diagnosis(
-    deps: Deps, client: AsyncWebClient, respond: AsyncRespond, request: DiagnoseRequest, channel: str, user: str
+    deps: Deps, client: AsyncWebClient, respond: AsyncRespond, request: DiagnoseRequest, *, channel: str, user: str
 ) -> None:
     target = deps.config.target(request.service)
     try:

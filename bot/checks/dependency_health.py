@@ -23,11 +23,11 @@ class DependencyHealthCheck:
         bad_checks = {k: v for k, v in evidence.checks.items() if v.lower() not in HEALTHY}
         bad_deps = {k: v for k, v in evidence.dependencies.items() if v.lower() not in HEALTHY}
         breaker = evidence.circuit_breaker
-        facts = [Fact("health", evidence.status, "healthy", Status.OK if evidence.status in HEALTHY else Status.WARN)]
+        facts = [Fact("health", evidence.status, None, Status.OK if evidence.status in HEALTHY else Status.WARN)]
         facts += [Fact(name, state) for name, state in sorted(evidence.checks.items())]
         facts += [Fact(f"dependency {name}", state) for name, state in sorted(evidence.dependencies.items())]
         if breaker:
-            facts.append(Fact("circuit breaker", breaker, "closed", Status.OK if breaker == "closed" else Status.WARN))
+            facts.append(Fact("circuit breaker", breaker, None, Status.OK if breaker == "closed" else Status.WARN))
         causes: list[Cause] = []
         if "database" in bad_checks:
             causes.append(Cause("database", "Database connectivity failure", 0.8,

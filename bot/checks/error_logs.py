@@ -12,7 +12,9 @@ from bot.sources.records import LogLine
 
 TOP_GROUPS = 5
 STACK_EXCERPT = 8
-# Above this share of error lines the logs alone say the service is in trouble.
+# Shares of error lines: a handful of errors in thousands of lines is background noise on a busy
+# service; above 1 % it is worth a look, above 10 % the logs alone say the service is in trouble.
+WARN_SHARE = 0.01
 CRIT_SHARE = 0.10
 
 
@@ -43,7 +45,7 @@ class ErrorLogsCheck:
                            evidence=tuple(f"unreadable: {u}" for u in evidence.unreadable[:10]),
                            guide_section=self.guide_section)
         share = result.error_lines / result.lines
-        status = Status.OK if result.error_lines == 0 else Status.CRIT if share >= CRIT_SHARE else Status.WARN
+        status = Status.CRIT if share >= CRIT_SHARE else Status.WARN if share >= WARN_SHARE else Status.OK
         tail = ctx.diagnosis.log_tail_lines
         summary = (
             f"{result.error_lines:,} ERROR lines in the last {tail:,} lines of {evidence.pods} pod(s) "
