@@ -91,6 +91,16 @@ def test_store_bookkeeping() -> None:
     assert raised.value.status == 422 and "immutable" in raised.value.message
 
 
+def test_deployment_defaults_are_filled_like_the_apiserver() -> None:
+    manifest = deployment_manifest()
+    del manifest["spec"]["replicas"]
+    created = FakeCluster().create(manifest)
+    assert created["spec"]["replicas"] == 1
+    assert created["spec"]["revisionHistoryLimit"] == 10
+    assert created["spec"]["strategy"] == {"type": "RollingUpdate",
+                                           "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}
+
+
 def test_revision_history_limit_prunes_old_replicasets() -> None:
     cluster = FakeCluster(seed=1)
     manifest = deployment_manifest(replicas=1)

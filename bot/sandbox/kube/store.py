@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from . import clock
+from .defaults import apply_defaults
 from .errors import KubeError, already_exists, conflict, not_found
 from .resources import ResourceType, by_kind
 from .validation import check_immutable_selector, validate
@@ -77,6 +78,7 @@ class ObjectStore:
         metadata["creationTimestamp"] = clock.rfc3339(created_at or clock.now())
         if resource.has_spec:
             metadata["generation"] = 1
+        apply_defaults(new)
         validate(resource, new)
         key = (resource.kind, metadata["namespace"], metadata["name"])
         if key in self._objects:
@@ -106,6 +108,7 @@ class ObjectStore:
         for immutable in ("uid", "creationTimestamp", "generation", "resourceVersion"):
             if immutable in old_meta:
                 metadata[immutable] = old_meta[immutable]
+        apply_defaults(new)
         if resource.has_spec and new.get("spec") != old.get("spec"):
             metadata["generation"] = int(old_meta.get("generation", 1)) + 1
         validate(resource, new)
