@@ -55,7 +55,7 @@ def write_scale(cluster: FakeCluster, route: ResourceRoute, request: ApiRequest)
             wanted = apply_by_content_type(check_patch_type(request), current, request.json_body())
         else:
             wanted = copy.deepcopy(request.object_body())
-        validate_scale(wanted, route.resource)
+        validate_scale(wanted)
         version = (wanted.get("metadata") or {}).get("resourceVersion")
         if version and version != target["metadata"]["resourceVersion"]:
             raise conflict(route.resource.group_resource, str(route.name))

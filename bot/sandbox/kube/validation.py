@@ -177,7 +177,7 @@ def validate(resource: ResourceType, obj: Mapping[str, Any]) -> None:
         raise invalid(resource.kind, resource.group, str(metadata.get("name", "")), causes)
 
 
-def validate_scale(obj: Mapping[str, Any], target: ResourceType) -> None:
+def validate_scale(obj: Mapping[str, Any]) -> None:
     causes = model_errors("V1Scale", obj)
     spec = _mapping(obj.get("spec"))
     causes += _replicas_errors(spec)
