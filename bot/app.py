@@ -64,7 +64,7 @@ def build_app(settings: Settings, deps: Deps, client: AsyncWebClient | None = No
 def _dedupe_events(deps: Deps) -> Any:
     """Events API retries carry the same event_id: handle each event once across all replicas."""
 
-    async def dedupe(body: dict[str, Any], next: Any) -> BoltResponse | None:  # noqa: A002 (Bolt's name)
+    async def dedupe(body: dict[str, Any], next: Any) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
             try:
