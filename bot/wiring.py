@@ -28,6 +28,7 @@ class Deps:
     sources: SourceSet
     coordination: Coordination
     diagnosis_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_DIAGNOSES))
+    in_flight: dict[tuple[str, Symptom], asyncio.Future[Diagnosis]] = field(default_factory=dict)
 
     @property
     def runnable(self) -> frozenset[Symptom]:
@@ -38,8 +39,28 @@ class Deps:
         return self.settings.redis_url is None or self.settings.database_url is None
 
     async def diagnose(self, service: str, symptom: Symptom) -> Diagnosis:
-        async with self.diagnosis_slots:
-            return await diagnose(self.runbooks[symptom], self.sources, self.config, self.config.target(service))
+        """Run a runbook; callers asking for the same service and symptom while it runs share the result.
+
+        During an incident several people type the same command within seconds; one set of calls to the
+        API server answers them all instead of multiplying the load on a platform that is already hurting.
+        """
+        key = (service, symptom)
+        running = self.in_flight.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[Diagnosis] = asyncio.get_running_loop().create_future()
+        self.in_flight[key] = future
+        try:
+            async with self.diagnosis_slots:
+                result = await diagnose(self.runbooks[symptom], self.sources, self.config, self.config.target(service))
+            future.set_result(result)
+            return result
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here so a run nobody shared never logs "exception never retrieved"
+            raise
+        finally:
+            del self.in_flight[key]
 
     async def readiness(self) -> dict[str, bool]:
         """Which dependencies answer right now (for /readyz)."""
