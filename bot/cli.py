@@ -52,12 +52,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"opsbot: configuration error:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _configure_logging(settings.log_level)
     if args.command == "check-config":
         return _check_config(settings, config)
     if args.command == "diagnose":
         return asyncio.run(_diagnose(settings, config, args.service, " ".join(args.symptom), args.json))
     return _run(settings, config)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Client libraries log every request at INFO: noise at 3 a.m., and request lines can carry query values.
+    for noisy in ("httpx", "httpcore", "urllib3", "kubernetes", "slack_sdk", "slack_bolt"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def _check_config(settings: Settings, config: OpsConfig) -> int:
@@ -108,5 +115,14 @@ def _run(settings: Settings, config: OpsConfig) -> int:
     return 0
 
 
+def entry() -> int:
+    """Console-script wrapper: a closed pipe (`opsbot diagnose ... | head`) ends quietly."""
+    try:
+        return main()
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())
