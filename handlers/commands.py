@@ -62,6 +62,12 @@ async def run_diagnosis(
     telemetry.DIAGNOSES.labels(request.symptom.value, diag.status.value).inc()
     for finding in diag.findings:
         telemetry.CHECKS.labels(finding.check, finding.status.value).inc()
-    for message in diagnosis_messages(diag, guide_link=deps.config.guide_link):
-        await post(client, channel, message, root_ts)
-    await update(client, channel, root_ts, root_done_message(diag, user))
+    try:
+        for message in diagnosis_messages(diag, guide_link=deps.config.guide_link):
+            await post(client, channel, message, root_ts)
+        await update(client, channel, root_ts, root_done_message(diag, user))
+    except SlackApiError as exc:
+        # The findings exist but Slack would not take them (after the 429 retries): say so privately.
+        log.warning("posting findings for %s failed: %s", request.service, exc)
+        await respond(text=f"The diagnosis finished but I could not post it: {slack_error_reason(exc)}",
+                      response_type="ephemeral")

@@ -174,3 +174,12 @@ def test_a_mention_gets_the_help_in_its_thread_and_own_messages_are_ignored(
     assert post_signed(bot.events_url, SIGNING_SECRET, event_body(own, event_id="Ev0OWNMSG01")).status_code == 200
     time.sleep(0.5)
     assert len(fake_slack.calls("chat.postMessage")) == 1
+
+
+def test_a_refused_thread_post_is_reported_privately(bot: BotProcess, fake_slack: FakeSlack) -> None:
+    response_url = fake_slack.response_url(channel=CHANNEL_ID)
+    fake_slack.fail("chat.update", error="message_not_found", times=1)
+    body = slash_command_body("auth-service errors", response_url=response_url)
+    assert post_signed(bot.events_url, SIGNING_SECRET, body).status_code == 200
+    posted = fake_slack.wait_for("response_url", timeout=30)
+    assert "could not post it" in posted[0].body.decode()
