@@ -19,8 +19,7 @@ import copy
 import hashlib
 import random
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -256,8 +255,7 @@ class _Seeder:
         # Pods come up a few seconds after their ReplicaSet, one after another.
         started = created + timedelta(seconds=3 + 2 * index)
         self.pod_index += 1
-        with _kube_clock_at(started):
-            pod = pod_from_replicaset(rs, self.rng, self.pod_index)
+        pod = pod_from_replicaset(rs, self.rng, self.pod_index, started_at=started)
         state = _state_for(info.profile, index)
         if state is not None:
             apply_pod_state(pod, state, self.now)
@@ -267,24 +265,7 @@ class _Seeder:
 
     def create(self, obj: Obj, created: datetime) -> Obj:
         """Create an object whose creationTimestamp lies in the past, as the story says."""
-        with _kube_clock_at(created):
-            return self.cluster.create(obj)
-
-
-@contextmanager
-def _kube_clock_at(moment: datetime) -> Iterator[None]:
-    """Set the fake apiserver's clock back while seeding, so objects are created "in the past".
-
-    FakeCluster stamps `creationTimestamp` from `kube.clock.now()` and offers no way to create an object
-    with an earlier one. Seeding holds the cluster lock and runs before the servers start, so nothing
-    else reads the clock meanwhile. (A `created_at=` on `FakeCluster.create` would make this unneeded.)
-    """
-    real = kube_clock.now
-    kube_clock.now = lambda: moment
-    try:
-        yield
-    finally:
-        kube_clock.now = real
+        return self.cluster.create(obj, created_at=created)
 
 
 # --- wire-format objects ---------------------------------------------------------------------------

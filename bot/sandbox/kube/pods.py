@@ -6,6 +6,7 @@ import copy
 import random
 import string
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from . import clock
@@ -18,8 +19,9 @@ def random_suffix(rng: random.Random, length: int = 5) -> str:
     return "".join(rng.choices(string.ascii_lowercase + string.digits, k=length))
 
 
-def pod_from_replicaset(rs: Mapping[str, Any], rng: random.Random, pod_index: int) -> dict[str, Any]:
-    """A scheduled, Running, Ready pod from the RS's template, owned by the RS."""
+def pod_from_replicaset(rs: Mapping[str, Any], rng: random.Random, pod_index: int,
+                        started_at: datetime | None = None) -> dict[str, Any]:
+    """A scheduled, Running, Ready pod from the RS's template, owned by the RS (started now by default)."""
     template = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
     template_meta = template.get("metadata") or {}
     spec: dict[str, Any] = template.get("spec") or {}
@@ -30,7 +32,7 @@ def pod_from_replicaset(rs: Mapping[str, Any], rng: random.Random, pod_index: in
     spec.setdefault("serviceAccountName", "default")
     spec["nodeName"] = NODE_NAME
     rs_name = rs["metadata"]["name"]
-    started = clock.rfc3339(clock.now())
+    started = clock.rfc3339(started_at or clock.now())
     metadata: dict[str, Any] = {
         "name": f"{rs_name}-{random_suffix(rng)}",
         "generateName": f"{rs_name}-",
