@@ -27,7 +27,7 @@ class RecentRolloutCheck:
 
     async def collect(self, sources: SourceSet, ctx: CheckContext) -> RolloutEvidence:
         deployment = await sources.kube.deployment(ctx.target)
-        history = await sources.kube.rollout_history(ctx.target)
+        history = await sources.kube.rollout_history(deployment)
         return RolloutEvidence(deployment, tuple(history))
 
     def assess(self, evidence: RolloutEvidence, ctx: CheckContext) -> Finding:

@@ -49,6 +49,7 @@ class DeploymentInfo:
     paused: bool
     version: str | None
     conditions: tuple[tuple[str, str, str], ...]  # (type, status, reason)
+    match_labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
