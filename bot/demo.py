@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings, load_ops_config
 from bot.diagnose_request import BadRequest, HelpRequest, help_text, parse_diagnose
 from bot.model import Diagnosis, Proposal
+from bot.render import symptom_words
 from bot.render.text import diagnosis_text
 from bot.sandbox.runner import Sandbox
 from bot.wiring import Deps, build_deps
@@ -67,7 +68,7 @@ class Console:
             self.say(f"[only you can see this] {parsed.message}")
             return
         self.say(f"[only you can see this] Diagnosing {parsed.service} ({parsed.symptom.value}) — findings follow.")
-        self.say(f"[#ops-support] Diagnosing {parsed.service} — {parsed.symptom.value.replace('_', ' ')}")
+        self.say(f"[#ops-support] Diagnosing {parsed.service} — {symptom_words(parsed.symptom)}")
         diag = await self.deps.diagnose(parsed.service, parsed.symptom)
         self.say("  └─ thread:")
         self.say(_indent(diagnosis_text(diag, guide_link=self.deps.config.guide_link, color=self.color)))
@@ -105,12 +106,14 @@ def _sandbox_settings(sandbox: Sandbox, kubeconfig: Path) -> Settings:
     )
 
 
-async def _session(sandbox: Sandbox, kubeconfig: Path, lines: Iterable[str], echo: bool, out: TextIO) -> None:
+async def _session(
+    sandbox: Sandbox, kubeconfig: Path, lines: Iterable[str] | AsyncIterator[str], echo: bool, out: TextIO
+) -> None:
     settings = _sandbox_settings(sandbox, kubeconfig)
     deps = build_deps(settings, load_ops_config(None))
     console = Console(deps, out, color=out.isatty())
     try:
-        for line in lines:
+        async for line in _each(lines):
             if echo:
                 console.say(f"\n{PROMPT}{line.rstrip()}")
             if not await console.handle(line):
@@ -119,10 +122,20 @@ async def _session(sandbox: Sandbox, kubeconfig: Path, lines: Iterable[str], ech
         await deps.aclose()
 
 
-def _interactive_lines(out: TextIO) -> Iterable[str]:
+async def _each(lines: Iterable[str] | AsyncIterator[str]) -> AsyncIterator[str]:
+    if isinstance(lines, AsyncIterator):
+        async for line in lines:
+            yield line
+    else:
+        for line in lines:
+            yield line
+
+
+async def _interactive_lines() -> AsyncIterator[str]:
+    # input() waits on a person; in a worker thread it never holds up the event loop.
     while True:
         try:
-            yield input(PROMPT)
+            yield await asyncio.to_thread(input, PROMPT)
         except EOFError:
             return
 
@@ -135,7 +148,7 @@ def run_demo(stdin: TextIO | None, out: TextIO = sys.stdout) -> int:
         print("opsbot demo — sandbox platform (scenario bad-deploy), in-memory state, no Slack needed.", file=out)
         if interactive:
             print("Type `/diagnose auth-service errors`, `help` or `quit`.", file=out)
-            lines: Iterable[str] = _interactive_lines(out)
+            lines: Iterable[str] | AsyncIterator[str] = _interactive_lines()
         elif any(line.strip() for line in piped):
             lines = piped
         else:
