@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.checks import CHECKS
@@ -46,8 +47,7 @@ async def run_check(check: Check, sources: SourceSet, ctx: CheckContext, timeout
         log.exception("check %s failed", check.name)
         finding = _failed(check, f"The check itself failed ({type(exc).__name__}); see the bot's logs.")
     elapsed = (time.perf_counter() - started) * 1000
-    return Finding(finding.check, finding.title, finding.status, finding.summary, finding.facts,
-                   finding.evidence, finding.causes, finding.guide_section, elapsed)
+    return replace(finding, duration_ms=elapsed)
 
 
 def _failed(check: Check, reason: str) -> Finding:

@@ -9,6 +9,7 @@ says the symptom itself is absent right now, every suspect is discounted: there 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from bot.model import Cause, Finding, Proposal, Status
 
@@ -55,12 +56,9 @@ def _unique(proposals: tuple[Proposal, ...]) -> tuple[Proposal, ...]:
 
 def _finish(cause: Cause, allowed: set[str], discount: bool) -> Cause:
     confidence = cause.confidence * (ABSENT_SYMPTOM_DISCOUNT if discount else 1.0)
-    return Cause(
-        key=cause.key,
-        title=cause.title,
+    return replace(
+        cause,
         confidence=round(min(confidence, 0.99), 2),
-        evidence=cause.evidence,
-        guide_section=cause.guide_section,
         proposals=tuple(p for p in cause.proposals if p.action in allowed),
     )
 
