@@ -149,6 +149,20 @@ def _check_confirm(errors: list[str], confirm: Any, pointer: str) -> None:
         _err(errors, "must be primary or danger", f"{pointer}/style")
 
 
+def _check_unique_id(errors: list[str], obj: dict[str, Any], key: str, pointer: str, seen: set[str],
+                     bad_shape: str) -> None:
+    """block_id / action_id: a 1-255 character string, unique where Slack requires it."""
+    value = obj.get(key)
+    if value is None:
+        return
+    if not isinstance(value, str) or not value or len(value) > 255:
+        _err(errors, bad_shape, f"{pointer}/{key}")
+    elif value in seen:
+        _err(errors, f"duplicate {key} {value!r}", f"{pointer}/{key}")
+    else:
+        seen.add(value)
+
+
 def _check_element(errors: list[str], el: Any, pointer: str, action_ids: set[str]) -> None:
     if not isinstance(el, dict):
         _err(errors, "must be an object", pointer)
@@ -157,14 +171,7 @@ def _check_element(errors: list[str], el: Any, pointer: str, action_ids: set[str
     if etype not in _ELEMENT_TYPES:
         _err(errors, f"unsupported element type {etype!r}", f"{pointer}/type")
         return
-    action_id = el.get("action_id")
-    if action_id is not None:
-        if not isinstance(action_id, str) or len(action_id) > 255:
-            _err(errors, "must be a string of at most 255 characters", f"{pointer}/action_id")
-        elif action_id in action_ids:
-            _err(errors, f"duplicate action_id {action_id!r}", f"{pointer}/action_id")
-        else:
-            action_ids.add(action_id)
+    _check_unique_id(errors, el, "action_id", pointer, action_ids, "must be a string of at most 255 characters")
     if etype == "button":
         _check_text(errors, el.get("text"), f"{pointer}/text", max_len=75, plain_only=True)
         value = el.get("value")
@@ -187,14 +194,7 @@ def _check_block(errors: list[str], block: Any, pointer: str, block_ids: set[str
     if btype not in _BLOCK_TYPES:
         _err(errors, f"unsupported block type {btype!r}", f"{pointer}/type")
         return
-    block_id = block.get("block_id")
-    if block_id is not None:
-        if not isinstance(block_id, str) or not block_id or len(block_id) > 255:
-            _err(errors, "must be a string of 1 to 255 characters", f"{pointer}/block_id")
-        elif block_id in block_ids:
-            _err(errors, f"duplicate block_id {block_id!r}", f"{pointer}/block_id")
-        else:
-            block_ids.add(block_id)
+    _check_unique_id(errors, block, "block_id", pointer, block_ids, "must be a string of 1 to 255 characters")
     action_ids: set[str] = set()  # Slack requires action_id uniqueness within a block
     if btype == "section":
         if "text" not in block and "fields" not in block:
