@@ -1,0 +1,1 @@
+"""Remediations: one module per action (params, risk, preview, execute, verify)."""

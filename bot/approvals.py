@@ -1,0 +1,1 @@
+"""Approval requests: state machine, who may approve what, four-eyes, expiry, audit."""

@@ -1,0 +1,1 @@
+"""Inspecting a pasted JWT without verifying it: parts, header alg, expiry. Never logs the token."""
