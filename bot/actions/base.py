@@ -1,0 +1,123 @@
+"""What a remediation is: typed params, a risk level, a preview, an idempotent execute, and how to verify.
+
+Frozen values and a Protocol only: no I/O here and nothing about Slack. The approvals layer drives an
+action as: `parse` the raw params -> `preview` (shown to the approver; its `state` is what the proposal was
+made on) -> after approval `fingerprint` (re-read; any key differing from `preview.state` means the target
+changed, so refuse and re-propose) -> `execute` -> wait for `settled` -> re-run `verify_symptom`'s runbook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal, Protocol, TypeVar
+
+from bot.config import OpsConfig
+from bot.model import Proposal, Symptom, Target
+from bot.sources.cache_admin import CacheAdmin
+from bot.sources.kube_writes import KubeWriter
+from bot.sources.postgres_admin import PostgresAdmin
+
+Role = Literal["editor", "admin"]
+# Param that turns debug-logging / memory-bump into their revert: back to the value recorded in the
+# deployment's annotation when the change was made, so any replica can run it from the cluster alone.
+REVERT_PARAM = "revert"
+
+
+class Risk(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def needs_second_person(self) -> bool:
+        """High risk needs a second approver (four eyes): the requester alone may not approve it."""
+        return self is Risk.HIGH
+
+
+class ActionError(Exception):
+    """Bad params or a refusal; `str(exc)` is a message fit to show the user as is."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What exactly executing would change, computed without changing anything.
+
+    `state` is the fingerprint of what the proposal was made on (e.g. deployment generation and revision,
+    the pod set, pid + query_start); `fingerprint()` returns the same keys re-read. `blocked` says why the
+    action cannot run now (e.g. nothing to restore, no database configured); a blocked preview must not
+    be executed."""
+
+    summary: str
+    changes: tuple[str, ...] = ()
+    state: Mapping[str, str] = field(default_factory=dict)
+    blocked: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What executing did. `revert` is the proposal that undoes it, where one exists; `reverts_at` is set
+    for timed changes (debug logging, memory bump), whose revert the approvals layer schedules."""
+
+    ok: bool
+    summary: str
+    detail: tuple[str, ...] = ()
+    revert: Proposal | None = None
+    reverts_at: datetime | None = None
+    dry_run: bool = False
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ActionEnv:
+    """Everything an action may touch. `postgres`/`cache` are None when the platform database or cache
+    is not configured; actions needing them then preview as blocked. With `dry_run` (OPSBOT_DRY_RUN)
+    execute changes nothing and says so."""
+
+    kube: KubeWriter
+    config: OpsConfig
+    postgres: PostgresAdmin | None = None
+    cache: CacheAdmin | None = None
+    dry_run: bool = False
+    clock: Callable[[], datetime] = _utc_now
+
+
+P = TypeVar("P")
+
+
+class Action(Protocol[P]):
+    """One remediation. `P` is its parsed, validated params type."""
+
+    name: str
+    title: str
+    risk: Risk
+    default_role: Role
+    verify_symptom: Symptom | None
+
+    def parse(self, raw: Mapping[str, str], config: OpsConfig) -> P:
+        """Validate and bound raw `key=value` params; raises ActionError with a clear message."""
+        ...
+
+    async def preview(self, env: ActionEnv, target: Target, params: P) -> Preview: ...
+
+    async def fingerprint(self, env: ActionEnv, target: Target, params: P) -> Mapping[str, str]:
+        """The same keys as `preview().state`, re-read right before executing."""
+        ...
+
+    async def execute(self, env: ActionEnv, target: Target, params: P) -> Outcome:
+        """Idempotent: executing twice leaves the same end state. Honors `env.dry_run`."""
+        ...
+
+    async def settled(self, env: ActionEnv, target: Target, params: P) -> bool:
+        """True once the change has taken effect (rollout complete); True at once for DB/cache actions."""
+        ...
+
+
+def changed_keys(proposed: Mapping[str, str], current: Mapping[str, str]) -> list[str]:
+    """Keys whose value differs between the preview's state and a fresh fingerprint (stale proposal)."""
+    return sorted(key for key in set(proposed) | set(current) if proposed.get(key) != current.get(key))
