@@ -4,8 +4,9 @@ thread (`asyncio.to_thread`) with a request timeout, so the event loop never blo
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import urllib3
@@ -14,12 +15,30 @@ from kubernetes.client.exceptions import ApiException
 
 from bot.model import Target
 from bot.sources.errors import SourceError
-from bot.sources.records import ContainerState, DeploymentInfo, LogLine, PodInfo, RevisionInfo
+from bot.sources.kube_parse import (
+    deployment_info,
+    event_info,
+    hpa_info,
+    parse_timestamped,
+    pod_info,
+    pod_usage,
+    revision_info,
+    service_endpoints,
+)
+from bot.sources.records import (
+    DeploymentInfo,
+    EventInfo,
+    HpaInfo,
+    LogLine,
+    PodInfo,
+    PodUsage,
+    RevisionInfo,
+    ServiceEndpoints,
+)
 
 SOURCE = "kubernetes"
-REVISION = "deployment.kubernetes.io/revision"
-CHANGE_CAUSE = "kubernetes.io/change-cause"
 T = TypeVar("T")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def build_api_client(kubeconfig: str | None) -> client.ApiClient:
@@ -37,6 +56,8 @@ class KubeSource:
         self._api = api_client
         self._apps = client.AppsV1Api(api_client)
         self._core = client.CoreV1Api(api_client)
+        self._autoscaling = client.AutoscalingV2Api(api_client)
+        self._custom = client.CustomObjectsApi(api_client)
         self._timeout = (min(timeout_s, 3.0), timeout_s)
         self._parallel = asyncio.Semaphore(max_parallel)
 
@@ -49,7 +70,7 @@ class KubeSource:
             try:
                 return await asyncio.to_thread(fn, *args, **kwargs)
             except ApiException as exc:
-                raise SourceError(SOURCE, f"{what}: HTTP {exc.status} {exc.reason}") from exc
+                raise SourceError(SOURCE, f"{what}: HTTP {exc.status} {exc.reason}", exc.status) from exc
             except urllib3.exceptions.HTTPError as exc:
                 raise SourceError(SOURCE, f"{what}: API server unreachable ({type(exc).__name__})") from exc
 
@@ -60,7 +81,7 @@ class KubeSource:
             target.deployment,
             target.namespace,
         )
-        return _deployment_info(dep)
+        return deployment_info(dep)
 
     async def rollout_history(self, deployment: DeploymentInfo) -> list[RevisionInfo]:
         """kubectl's history: ReplicaSets matching the selector and controlled by this deployment's uid.
@@ -73,7 +94,7 @@ class KubeSource:
             deployment.namespace,
             label_selector=selector,
         )
-        found = (_revision_info(rs, deployment.uid) for rs in sets.items)
+        found = (revision_info(rs, deployment.uid) for rs in sets.items)
         history = [info for info in found if info is not None]
         return sorted(history, key=lambda r: r.revision)
 
@@ -84,21 +105,42 @@ class KubeSource:
             target.namespace,
             label_selector=target.selector,
         )
-        return [_pod_info(pod) for pod in result.items]
+        return [pod_info(pod) for pod in result.items]
+
+    async def pods_matching(self, namespace: str, selector: str) -> list[PodInfo]:
+        """Pods of anything, not only a configured service (CoreDNS in kube-system, say).
+
+        `selector` must come from configuration or a constant, never from chat text."""
+        result = await self._call(
+            f"list pods {selector} in {namespace}",
+            self._core.list_namespaced_pod,
+            namespace,
+            label_selector=selector,
+        )
+        return [pod_info(pod) for pod in result.items]
 
     async def pod_log(
-        self, namespace: str, pod: str, container: str, tail_lines: int, previous: bool = False
+        self, namespace: str, pod: str, container: str, tail_lines: int, *, previous: bool = False,
+        timestamps: bool = False,
     ) -> list[LogLine]:
+        """`kubectl logs POD -c C --tail N [--previous] [--timestamps]`. With timestamps, each line's runtime
+        timestamp is split off into `LogLine.ts` and `text` keeps what the container wrote."""
+        what = f"read {'previous ' if previous else ''}log of {pod}/{container}"
         text = await self._call(
-            f"read log of {pod}/{container}",
+            what,
             self._core.read_namespaced_pod_log,
             pod,
             namespace,
             container=container,
             tail_lines=tail_lines,
             previous=previous,
+            timestamps=timestamps,
         )
-        return [LogLine(pod=pod, container=container, text=line) for line in str(text).splitlines()]
+        lines = str(text).splitlines()
+        if not timestamps:
+            return [LogLine(pod=pod, container=container, text=line, previous=previous) for line in lines]
+        parsed = (parse_timestamped(line) for line in lines)
+        return [LogLine(pod=pod, container=container, text=body, ts=ts, previous=previous) for ts, body in parsed]
 
     async def recent_logs(self, target: Target, tail_lines: int) -> tuple[list[LogLine], list[str]]:
         """The last `tail_lines` of every container of the service's pods (kubectl logs -l ... --tail).
@@ -123,6 +165,66 @@ class KubeSource:
                 lines.extend(result)
         return lines, failed
 
+    async def events(self, target: Target) -> list[EventInfo]:
+        """Events about the deployment, its ReplicaSets and its pods (also pods already gone: an OOMKilled
+        pod that was replaced still explains the restart), newest first. The server cannot sort or filter
+        by time (kubernetes-wire.md), so both happen here."""
+        result = await self._call(
+            f"list events in {target.namespace}", self._core.list_namespaced_event, target.namespace
+        )
+        owned = _owned_name(target.deployment)
+        found = [event_info(e) for e in result.items if owned(e.involved_object.name or "")]
+        return sorted(found, key=lambda e: e.last_seen or e.first_seen or _EPOCH, reverse=True)
+
+    async def pod_usage(self, namespace: str, selector: str) -> list[PodUsage]:
+        """`kubectl top pods -l SELECTOR`: metrics.k8s.io PodMetrics. A 404 means no metrics-server."""
+        try:
+            body: Any = await self._call(
+                f"read pod metrics {selector}",
+                self._custom.list_namespaced_custom_object,
+                "metrics.k8s.io",
+                "v1beta1",
+                namespace,
+                "pods",
+                label_selector=selector,
+            )
+        except SourceError as exc:
+            if exc.status == 404:
+                raise SourceError(SOURCE, "metrics.k8s.io is not available (is metrics-server installed?)") from exc
+            raise
+        return [pod_usage(item) for item in body.get("items", [])]
+
+    async def hpa(self, target: Target) -> HpaInfo | None:
+        """The HorizontalPodAutoscaler (autoscaling/v2) whose scale target is the deployment, if any."""
+        result = await self._call(
+            f"list horizontalpodautoscalers in {target.namespace}",
+            self._autoscaling.list_namespaced_horizontal_pod_autoscaler,
+            target.namespace,
+        )
+        for item in result.items:
+            ref = item.spec.scale_target_ref
+            if ref.kind == "Deployment" and ref.name == target.deployment:
+                return hpa_info(item)
+        return None
+
+    async def service_endpoints(self, namespace: str, name: str) -> ServiceEndpoints:
+        """The Service NAME and its Endpoints; `exists=False` when there is no such Service."""
+        try:
+            service = await self._call(f"read service {name}", self._core.read_namespaced_service, name, namespace)
+        except SourceError as exc:
+            if exc.status == 404:
+                return ServiceEndpoints(name=name, namespace=namespace, exists=False)
+            raise
+        try:
+            endpoints = await self._call(
+                f"read endpoints {name}", self._core.read_namespaced_endpoints, name, namespace
+            )
+        except SourceError as exc:
+            if exc.status != 404:
+                raise
+            endpoints = None
+        return service_endpoints(service, endpoints)
+
     async def ping(self) -> bool:
         try:
             await self._call("version", client.VersionApi(self._api).get_code)
@@ -131,76 +233,8 @@ class KubeSource:
         return True
 
 
-def _revision_info(rs: Any, deployment_uid: str) -> RevisionInfo | None:
-    owners = rs.metadata.owner_references or []
-    if not any(o.controller and o.uid == deployment_uid for o in owners):
-        return None
-    annotations = rs.metadata.annotations or {}
-    if REVISION not in annotations:
-        return None
-    return RevisionInfo(
-        revision=int(annotations[REVISION]),
-        replicaset=rs.metadata.name,
-        images=tuple(c.image for c in rs.spec.template.spec.containers),
-        change_cause=annotations.get(CHANGE_CAUSE),
-        created=rs.metadata.creation_timestamp,
-        replicas=(rs.status.replicas or 0) if rs.status else 0,
-    )
 
-
-def _deployment_info(dep: Any) -> DeploymentInfo:
-    meta, spec, status = dep.metadata, dep.spec, dep.status
-    annotations = meta.annotations or {}
-    labels = spec.template.metadata.labels or {} if spec.template.metadata else {}
-    return DeploymentInfo(
-        name=meta.name,
-        namespace=meta.namespace,
-        uid=meta.uid,
-        generation=meta.generation or 0,
-        observed_generation=(status.observed_generation or 0) if status else 0,
-        revision=int(annotations[REVISION]) if REVISION in annotations else None,
-        replicas=spec.replicas if spec.replicas is not None else 1,
-        ready_replicas=(status.ready_replicas or 0) if status else 0,
-        available_replicas=(status.available_replicas or 0) if status else 0,
-        updated_replicas=(status.updated_replicas or 0) if status else 0,
-        images=tuple(c.image for c in spec.template.spec.containers),
-        paused=bool(spec.paused),
-        version=labels.get("app.kubernetes.io/version") or labels.get("version"),
-        conditions=tuple(
-            (c.type, c.status, c.reason or "") for c in ((status.conditions or []) if status else [])
-        ),
-        match_labels=dict(spec.selector.match_labels or {}),
-    )
-
-
-def _pod_info(pod: Any) -> PodInfo:
-    statuses = {s.name: s for s in (pod.status.container_statuses or [])} if pod.status else {}
-    containers = []
-    for container in pod.spec.containers:
-        st = statuses.get(container.name)
-        waiting = st.state.waiting.reason if st and st.state and st.state.waiting else None
-        last = st.last_state.terminated if st and st.last_state and st.last_state.terminated else None
-        containers.append(
-            ContainerState(
-                name=container.name,
-                ready=bool(st.ready) if st else False,
-                restart_count=st.restart_count if st else 0,
-                waiting_reason=waiting,
-                last_terminated_reason=last.reason if last else None,
-                last_exit_code=last.exit_code if last else None,
-                last_finished_at=last.finished_at if last else None,
-            )
-        )
-    conditions = (pod.status.conditions or []) if pod.status else []
-    ready = any(c.type == "Ready" and c.status == "True" for c in conditions)
-    created: datetime | None = pod.metadata.creation_timestamp
-    return PodInfo(
-        name=pod.metadata.name,
-        phase=(pod.status.phase or "Unknown") if pod.status else "Unknown",
-        ready=ready,
-        created=created,
-        images=tuple(c.image for c in pod.spec.containers),
-        containers=tuple(containers),
-        node=pod.spec.node_name,
-        labels=dict(pod.metadata.labels or {}),
-    )
+def _owned_name(deployment: str) -> Callable[[str], bool]:
+    """Names of the deployment itself, its ReplicaSets (`NAME-HASH`) and their pods (`NAME-HASH-XXXXX`)."""
+    pattern = re.compile(rf"^{re.escape(deployment)}(-[a-z0-9]{{6,10}}(-[a-z0-9]{{5}})?)?$")
+    return lambda name: pattern.match(name) is not None
