@@ -8,8 +8,10 @@ from typing import Any, Protocol
 
 from bot.config import DiagnosisConfig, Thresholds
 from bot.model import Finding, Target
+from bot.sources.cache import CacheSource
 from bot.sources.kube import KubeSource
 from bot.sources.metrics import MetricsSource
+from bot.sources.postgres import PostgresSource
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,8 @@ class SourceSet:
 
     kube: KubeSource
     metrics: MetricsSource
+    postgres: PostgresSource | None = None
+    cache: CacheSource | None = None
 
 
 @dataclass(frozen=True)

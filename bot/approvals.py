@@ -1,1 +1,0 @@
-"""Approval requests: state machine, who may approve what, four-eyes, expiry, audit."""
