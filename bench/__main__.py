@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from bench import parallelism
 from bot.sandbox.runner import Sandbox
 from tests.e2e.botproc import BotProcess
 from tests.fakes.signing import SIGNING_SECRET, post_signed, sign, slash_command_body
@@ -102,6 +103,7 @@ def main() -> None:
     print(f"  command -> first threaded finding, idle bot, {FIRST_FINDING_RUNS} runs: "
           f"median {statistics.median(first) * 1000:.0f} ms, min {min(first) * 1000:.0f} ms, "
           f"max {max(first) * 1000:.0f} ms")
+    print("\n".join(parallelism.report()))
 
 
 if __name__ == "__main__":
