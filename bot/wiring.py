@@ -11,8 +11,10 @@ from bot.config import OpsConfig, Settings, load_ops_config
 from bot.engine import diagnose
 from bot.model import Diagnosis, Symptom
 from bot.runbooks import Runbook, load_runbooks
+from bot.sources.cache import CacheSource
 from bot.sources.kube import KubeSource, build_api_client
 from bot.sources.metrics import MetricsSource
+from bot.sources.postgres import PostgresSource
 from bot.store.coordination import Coordination, coordination_from_url
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,8 @@ class Deps:
 
     async def aclose(self) -> None:
         await self.sources.metrics.aclose()
+        if self.sources.cache is not None:
+            await self.sources.cache.aclose()
         await self.coordination.aclose()
         self.sources.kube.close()
 
@@ -81,6 +85,8 @@ def build_deps(settings: Settings, config: OpsConfig | None = None) -> Deps:
     sources = SourceSet(
         kube=KubeSource(build_api_client(settings.kubeconfig)),
         metrics=MetricsSource(settings.metrics_api_url, key),
+        postgres=_target_database(settings),
+        cache=_platform_cache(settings),
     )
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     return Deps(
@@ -90,3 +96,14 @@ def build_deps(settings: Settings, config: OpsConfig | None = None) -> Deps:
         sources=sources,
         coordination=coordination_from_url(redis_url),
     )
+
+
+def _target_database(settings: Settings) -> PostgresSource | None:
+    # Unset means the database checks answer no_data naming TARGET_DATABASE_URL, not that the bot fails.
+    url = settings.target_database_url
+    return PostgresSource(url.get_secret_value()) if url else None
+
+
+def _platform_cache(settings: Settings) -> CacheSource | None:
+    url = settings.cache_redis_url
+    return CacheSource(url.get_secret_value()) if url else None
