@@ -42,7 +42,7 @@ def parse_diagnose(text: str, config: OpsConfig, runnable: frozenset[Symptom]) -
     service = words[0].lower()
     if service not in config.services:
         return BadRequest(_unknown_service(words[0], config))
-    symptom = _symptom(words[1:])
+    symptom = _symptom(words[1:], runnable)
     if symptom is None:
         return BadRequest(
             f"I don't know the symptom `{' '.join(words[1:])[:80]}`. Try one of: "
@@ -56,10 +56,10 @@ def parse_diagnose(text: str, config: OpsConfig, runnable: frozenset[Symptom]) -
     return DiagnoseRequest(service, symptom)
 
 
-def _symptom(words: list[str]) -> Symptom | None:
+def _symptom(words: list[str], runnable: frozenset[Symptom]) -> Symptom | None:
     if not words:
-        # No symptom given: the error-rate runbook is the broadest check we have today.
-        return Symptom.HIGH_ERROR_RATE
+        # No symptom given: the quick sweep (the `unknown` runbook) over the cheap checks of every runbook.
+        return Symptom.UNKNOWN if Symptom.UNKNOWN in runnable else Symptom.HIGH_ERROR_RATE
     exact = parse_symptom(words[0])
     if exact is not None:
         return exact
@@ -81,6 +81,19 @@ def help_text(config: OpsConfig, runnable: frozenset[Symptom]) -> str:
         "*Services:* " + ", ".join(f"`{s}`" for s in sorted(config.services)),
         "*Symptoms and the words I understand:*",
     ]
-    for symptom in sorted(runnable, key=lambda s: s.value):
+    for symptom in sorted(runnable - {Symptom.UNKNOWN}, key=lambda s: s.value):
         lines.append(f"• `{symptom.value}`: {', '.join(words_for(symptom))}")
+    lines += ["*Examples:*", *(f"• `{example}`" for example in _examples(config, runnable))]
     return "\n".join(lines)
+
+
+def _examples(config: OpsConfig, runnable: frozenset[Symptom]) -> list[str]:
+    service = next(iter(sorted(config.services)), "SERVICE")
+    candidates = [
+        (f"/diagnose {service} errors", Symptom.HIGH_ERROR_RATE),
+        (f"/diagnose {service} p95 is slow", Symptom.HIGH_LATENCY),
+        (f"/diagnose {service} 503", Symptom.SERVICE_UNAVAILABLE),
+        (f"/diagnose {service} too many clients", Symptom.DB_CONNECTION_EXHAUSTION),
+        (f"/diagnose {service}  (no symptom: a quick sweep of the cheap checks, worst first)", Symptom.UNKNOWN),
+    ]
+    return [text for text, symptom in candidates if symptom in runnable]

@@ -30,6 +30,7 @@ def context_for(config: OpsConfig, target: Target, now: datetime | None = None) 
         diagnosis=config.diagnosis,
         dependencies=config.services[target.service].dependencies if target.service in config.services else (),
         now=now or datetime.now(UTC),
+        access_policy=config.access_policy,
     )
 
 
@@ -60,7 +61,7 @@ async def diagnose(runbook: Runbook, sources: SourceSet, config: OpsConfig, targ
     timeout = config.diagnosis.check_timeout_s
     checks = [CHECKS[name] for name in runbook.checks]
     findings = await asyncio.gather(*(run_check(check, sources, ctx, timeout) for check in checks))
-    causes = rank_causes(findings, runbook.checks[0], runbook.may_propose)
+    causes = rank_causes(findings, runbook.symptom_check, runbook.may_propose)
     ordered = sorted(findings, key=lambda f: -f.status.rank)
     return Diagnosis(
         target=target,

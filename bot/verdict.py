@@ -16,7 +16,9 @@ from bot.model import Cause, Finding, Proposal, Status
 ABSENT_SYMPTOM_DISCOUNT = 0.3
 
 
-def rank_causes(findings: Sequence[Finding], symptom_check: str, allowed_actions: Iterable[str]) -> tuple[Cause, ...]:
+def rank_causes(
+    findings: Sequence[Finding], symptom_check: str | None, allowed_actions: Iterable[str]
+) -> tuple[Cause, ...]:
     allowed = set(allowed_actions)
     causes = [cause for finding in findings for cause in finding.causes]
     keys = {cause.key for cause in causes}
@@ -24,7 +26,7 @@ def rank_causes(findings: Sequence[Finding], symptom_check: str, allowed_actions
     for cause in causes:
         key = next((k for k in cause.supports if k in keys), cause.key)
         groups.setdefault(key, []).append(cause)
-    symptom = next((f for f in findings if f.check == symptom_check), None)
+    symptom = next((f for f in findings if symptom_check and f.check == symptom_check), None)
     discount = symptom is not None and symptom.status is Status.OK
     ranked = [_finish(_combine(key, group), allowed, discount) for key, group in groups.items()]
     return tuple(sorted(ranked, key=lambda c: -c.confidence))

@@ -30,6 +30,8 @@ STATUS_WORD = {
 
 def symptom_words(symptom: Symptom) -> str:
     """`high_error_rate` -> `high error rate`: the vocabulary is for machines, people read words."""
+    if symptom is Symptom.UNKNOWN:
+        return "quick sweep (no symptom given)"
     return symptom.value.replace("_", " ")
 
 

@@ -27,6 +27,13 @@ class Runbook(BaseModel):
     guide_section: str
     checks: tuple[str, ...] = Field(min_length=1)
     may_propose: tuple[str, ...] = ()
+    # A sweep runs the cheap checks of every runbook: no check measures "the" symptom, so a healthy first
+    # check says nothing about the others' suspects and must not discount them.
+    sweep: bool = False
+
+    @property
+    def symptom_check(self) -> str | None:
+        return None if self.sweep else self.checks[0]
 
     @field_validator("checks")
     @classmethod

@@ -123,3 +123,13 @@ def test_suspects_are_discounted_when_the_symptom_is_absent() -> None:
 def test_proposals_outside_the_runbook_are_dropped() -> None:
     findings = [RecentRolloutCheck().assess(RolloutEvidence(_deployment(7), _history(timedelta(minutes=5))), CTX)]
     assert rank_causes(findings, "error_rate", [])[0].proposals == ()
+
+
+def test_a_sweep_does_not_discount_suspects_for_a_healthy_first_check() -> None:
+    findings = [
+        ErrorRateCheck().assess(_errors(0.004, {500: 40}), CTX),
+        RecentRolloutCheck().assess(RolloutEvidence(_deployment(7), _history(timedelta(minutes=20))), CTX),
+    ]
+    discounted = rank_causes(findings, "error_rate", ["rollback"])[0].confidence
+    swept = rank_causes(findings, None, ["rollback"])[0].confidence
+    assert swept == 0.5 and discounted < swept

@@ -70,3 +70,16 @@ def test_hostile_text_never_reaches_the_request() -> None:
     assert isinstance(result, BadRequest)
     long = parse_diagnose("x" * 10_000, CONFIG, RUNNABLE)
     assert isinstance(long, BadRequest) and len(long.message) < 600
+
+
+def test_no_symptom_means_the_quick_sweep_when_it_exists() -> None:
+    with_sweep = RUNNABLE | {Symptom.UNKNOWN}
+    assert parse_diagnose("api-gateway", CONFIG, with_sweep) == DiagnoseRequest("api-gateway", Symptom.UNKNOWN)
+    text = help_text(CONFIG, with_sweep)
+    assert "quick sweep" in text and "`unknown`" not in text
+
+
+def test_help_examples_only_name_runnable_symptoms() -> None:
+    text = help_text(CONFIG, RUNNABLE)
+    assert "/diagnose api-gateway errors" in text
+    assert "503" not in text.split("*Examples:*")[1]
