@@ -79,7 +79,8 @@ def _check_config(settings: Settings, config: OpsConfig) -> int:
 
 
 async def _diagnose(settings: Settings, config: OpsConfig, service: str, words: str, as_json: bool) -> int:
-    from bot.diagnose_request import BadRequest, HelpRequest, help_text, parse_diagnose
+    from bot.diagnose_request import BadRequest, HelpRequest, JwtRequest, help_text, parse_diagnose
+    from bot.jwt_inspect import inspect_text
     from bot.render.jsonout import diagnosis_json
     from bot.render.text import diagnosis_text
     from bot.wiring import build_deps
@@ -93,6 +94,9 @@ async def _diagnose(settings: Settings, config: OpsConfig, service: str, words: 
         if isinstance(parsed, BadRequest):
             print(f"opsbot: {parsed.message}", file=sys.stderr)
             return EXIT_CONFIG
+        if isinstance(parsed, JwtRequest):
+            print(inspect_text(parsed.token, lifetime_s=config.thresholds.token_lifetime_s))
+            return 0
         diag = await deps.diagnose(parsed.service, parsed.symptom)
     finally:
         await deps.aclose()

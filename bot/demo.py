@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings, load_ops_config
-from bot.diagnose_request import BadRequest, HelpRequest, help_text, parse_diagnose
+from bot.diagnose_request import BadRequest, HelpRequest, JwtRequest, help_text, parse_diagnose
+from bot.jwt_inspect import inspect_text
 from bot.model import Diagnosis, Proposal
 from bot.render import symptom_words
 from bot.render.text import diagnosis_text
@@ -66,6 +67,10 @@ class Console:
             return
         if isinstance(parsed, BadRequest):
             self.say(f"[only you can see this] {parsed.message}")
+            return
+        if isinstance(parsed, JwtRequest):
+            lifetime = self.deps.config.thresholds.token_lifetime_s
+            self.say(f"[only you can see this]\n{inspect_text(parsed.token, lifetime_s=lifetime)}")
             return
         self.say(f"[only you can see this] Diagnosing {parsed.service} ({parsed.symptom.value}) — findings follow.")
         self.say(f"[#ops-support] Diagnosing {parsed.service} — {symptom_words(parsed.symptom)}")

@@ -7,13 +7,15 @@ member of the vocabulary, so nothing typed in chat ever reaches a selector, a qu
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.config import OpsConfig
 from bot.model import Symptom
 from bot.symptoms import match_symptoms, parse_symptom, words_for
 
 MAX_TEXT = 500
+# `/diagnose jwt <token>`: tokens run to a few KB, past MAX_TEXT; jwt_inspect bounds them itself.
+JWT_WORD = "jwt"
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,20 @@ class BadRequest:
     message: str
 
 
-Parsed = DiagnoseRequest | HelpRequest | BadRequest
+@dataclass(frozen=True)
+class JwtRequest:
+    """`/diagnose jwt <token>`: inspect a pasted token privately. The token never shows in a repr (logs)."""
+
+    token: str = field(repr=False)
+
+
+Parsed = DiagnoseRequest | HelpRequest | BadRequest | JwtRequest
 
 
 def parse_diagnose(text: str, config: OpsConfig, runnable: frozenset[Symptom]) -> Parsed:
+    head = text.strip().split(None, 1)
+    if head and head[0].lower() == JWT_WORD and JWT_WORD not in config.services:
+        return JwtRequest(head[1].strip() if len(head) > 1 else "")
     words = text.strip()[:MAX_TEXT].split()
     if not words or words[0].lower() in {"help", "-h", "--help", "?"}:
         return HelpRequest()
@@ -78,6 +90,7 @@ def _unknown_service(word: str, config: OpsConfig) -> str:
 def help_text(config: OpsConfig, runnable: frozenset[Symptom]) -> str:
     lines = [
         "*Usage:* `/diagnose SERVICE [SYMPTOM or words]` — e.g. `/diagnose auth-service errors`",
+        "`/diagnose jwt TOKEN` — inspect a token privately (parts, alg, expiry); only you see the answer",
         "*Services:* " + ", ".join(f"`{s}`" for s in sorted(config.services)),
         "*Symptoms and the words I understand:*",
     ]

@@ -11,7 +11,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import telemetry
-from bot.diagnose_request import BadRequest, DiagnoseRequest, HelpRequest, help_text, parse_diagnose
+from bot.diagnose_request import (
+    BadRequest,
+    DiagnoseRequest,
+    HelpRequest,
+    JwtRequest,
+    help_text,
+    parse_diagnose,
+)
+from bot.jwt_inspect import inspect_text
 from bot.render.blocks import diagnosis_messages, error_message, root_done_message, root_message
 from bot.wiring import Deps
 from handlers.slack_posting import post, slack_error_reason, update
@@ -27,6 +35,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if isinstance(parsed, HelpRequest):
             await ack(text=help_text(deps.config, deps.runnable))
             telemetry.COMMANDS.labels("/diagnose", "help").inc()
+            return
+        if isinstance(parsed, JwtRequest):
+            # Only the requester sees the inspection: it goes back in the ack as an ephemeral reply, nothing
+            # is posted in the channel, and the token is neither logged nor echoed.
+            report = inspect_text(parsed.token, lifetime_s=deps.config.thresholds.token_lifetime_s)
+            await ack(text=report, response_type="ephemeral")
+            telemetry.COMMANDS.labels("/diagnose", "jwt").inc()
             return
         if isinstance(parsed, BadRequest):
             await ack(text=parsed.message)
