@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,12 +33,17 @@ class LogBuffers:
     def __init__(self) -> None:
         self._buffers: dict[LogKey, list[LogLine]] = {}
 
-    def set(self, namespace: str, pod: str, container: str, lines: list[str], *, previous: bool) -> None:
-        """Replace a buffer; lines get timestamps one second apart, the last one now."""
-        end = clock.now()
-        count = len(lines)
+    def set(self, namespace: str, pod: str, container: str, lines: list[str], *, previous: bool,
+            times: Sequence[datetime] | None = None) -> None:
+        """Replace a buffer. `times` says when each line was written (the runtime's `--timestamps`);
+        without it lines get timestamps one second apart, the last one now."""
+        if times is None:
+            end = clock.now()
+            times = [end - timedelta(seconds=len(lines) - 1 - i) for i in range(len(lines))]
+        if len(times) != len(lines):
+            raise ValueError(f"{len(lines)} log lines but {len(times)} timestamps")
         self._buffers[(namespace, pod, container, previous)] = [
-            LogLine(end - timedelta(seconds=count - 1 - i), text) for i, text in enumerate(lines)
+            LogLine(at, text) for at, text in zip(times, lines, strict=True)
         ]
 
     def append(self, namespace: str, pod: str, container: str, lines: list[str]) -> None:
