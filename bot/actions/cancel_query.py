@@ -1,0 +1,105 @@
+"""`cancel-query pid=N`: pg_cancel_backend of one running query of the platform database. The session
+survives; only its current statement is cancelled. Sessions of other databases and the bot's own are
+refused."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.actions.base import ActionEnv, ActionError, Outcome, Preview, Risk, Role
+from bot.actions.common import dry_run_outcome
+from bot.actions.params import integer, only
+from bot.actions.terminate_idle import NOT_CONFIGURED
+from bot.config import OpsConfig
+from bot.model import Symptom, Target
+from bot.sources.admin_records import BackendQuery
+from bot.sources.postgres_admin import APPLICATION, PostgresAdmin
+
+# String literals in the query text may hold personal data or secrets: the preview shows their shape only.
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+MAX_QUERY_CHARS = 300
+
+
+@dataclass(frozen=True)
+class CancelQueryParams:
+    pid: int
+
+
+def _shown(query: str) -> str:
+    text = " ".join(_LITERAL.sub("'…'", query).split())
+    return text if len(text) <= MAX_QUERY_CHARS else text[:MAX_QUERY_CHARS] + "…"
+
+
+def _refusal(backend: BackendQuery | None, pid: int, database: str) -> str | None:
+    if backend is None:
+        return f"no session with pid {pid}"
+    if backend.own_session or backend.application == APPLICATION:
+        return f"pid {pid} is the bot's own session"
+    if backend.database != database:
+        return f"pid {pid} belongs to database {backend.database or '(none)'}, not {database}"
+    return None
+
+
+def _state(backend: BackendQuery | None) -> dict[str, str]:
+    if backend is None:
+        return {"pid": "", "query_start": ""}
+    started = backend.query_start.isoformat() if backend.query_start else ""
+    return {"pid": str(backend.pid), "query_start": started}
+
+
+def _admin(env: ActionEnv) -> PostgresAdmin:
+    if env.postgres is None:
+        raise ActionError(NOT_CONFIGURED)
+    return env.postgres
+
+
+class CancelQuery:
+    name = "cancel-query"
+    title = "Cancel a long-running query"
+    risk = Risk.MEDIUM
+    default_role: Role = "admin"
+    verify_symptom: Symptom | None = Symptom.SLOW_QUERIES
+
+    def parse(self, raw: Mapping[str, str], config: OpsConfig) -> CancelQueryParams:
+        only(raw, ("pid",), self.name)
+        return CancelQueryParams(integer(raw, "pid", low=1, high=2**31 - 1, action=self.name))
+
+    async def preview(self, env: ActionEnv, target: Target, params: CancelQueryParams) -> Preview:
+        if env.postgres is None:
+            return Preview(summary="Cannot cancel the query", blocked=NOT_CONFIGURED)
+        database = await env.postgres.database()
+        backend = await env.postgres.backend(params.pid)
+        state = _state(backend)
+        refusal = _refusal(backend, params.pid, database)
+        if refusal is None and backend is not None and backend.state != "active":
+            refusal = f"pid {params.pid} is not running a query (state {backend.state})"
+        if refusal or backend is None:
+            return Preview(summary=f"Cannot cancel the query of pid {params.pid}", state=state, blocked=refusal)
+        return Preview(
+            summary=f"Cancel the query pid {params.pid} ({backend.user or '?'}) has been running for "
+                    f"{backend.duration_s or 0:.1f} s",
+            changes=(f"query: {_shown(backend.query)}", "the session stays connected; its transaction aborts"),
+            state=state,
+        )
+
+    async def fingerprint(self, env: ActionEnv, target: Target, params: CancelQueryParams) -> Mapping[str, str]:
+        return _state(await _admin(env).backend(params.pid))
+
+    async def execute(self, env: ActionEnv, target: Target, params: CancelQueryParams) -> Outcome:
+        admin = _admin(env)
+        backend = await admin.backend(params.pid)
+        refusal = _refusal(backend, params.pid, await admin.database())
+        if refusal:
+            raise ActionError(refusal)
+        if env.dry_run:
+            return dry_run_outcome(await self.preview(env, target, params))
+        if not await admin.cancel(params.pid):
+            # Finished (or already cancelled) since: a retried execute is a no-op.
+            return Outcome(ok=True, summary=f"pid {params.pid} was no longer running a query; nothing cancelled")
+        query = _shown(backend.query) if backend else ""
+        return Outcome(ok=True, summary=f"Cancelled the query of pid {params.pid}", detail=(f"query: {query}",))
+
+    async def settled(self, env: ActionEnv, target: Target, params: CancelQueryParams) -> bool:
+        return True

@@ -1,0 +1,54 @@
+"""Pieces the Kubernetes actions share: the deployment fingerprint, rollout settling, dry-run outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from bot.actions.base import ActionEnv, ActionError, Outcome, Preview
+from bot.model import Target
+from bot.sources.admin_records import DeploymentSpecView
+
+DRY_RUN_NOTE = "OPSBOT_DRY_RUN is on: nothing was executed."
+
+
+def deployment_state(deployment: DeploymentSpecView) -> dict[str, str]:
+    """What a deployment proposal is made on: a new rollout or a spec change makes it stale."""
+    return {
+        "deployment": deployment.name,
+        "generation": str(deployment.generation),
+        "revision": str(deployment.revision or 0),
+        "replicas": str(deployment.replicas),
+    }
+
+
+async def deployment_fingerprint(env: ActionEnv, target: Target) -> Mapping[str, str]:
+    return deployment_state(await env.kube.deployment(target))
+
+
+async def rollout_settled(env: ActionEnv, target: Target) -> bool:
+    """kubectl rollout status is done; also True once the progress deadline passed (nothing more will
+    happen by waiting; verification then shows the failure)."""
+    deployment = await env.kube.deployment(target)
+    return deployment.rollout_complete or deployment.progress_deadline_exceeded
+
+
+def dry_run_outcome(preview: Preview) -> Outcome:
+    return Outcome(ok=True, summary=f"{DRY_RUN_NOTE} Would: {preview.summary}", detail=preview.changes,
+                   dry_run=True)
+
+
+def refuse_if_blocked(preview: Preview) -> None:
+    if preview.blocked:
+        raise ActionError(preview.blocked)
+
+
+def rfc3339(moment: datetime) -> str:
+    """The timestamp format kubectl writes into annotations (UTC, seconds)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def app_container(deployment: DeploymentSpecView, target: Target) -> str:
+    if not deployment.containers:
+        raise ActionError(f"deployment {deployment.name} has no containers")
+    return deployment.container(target.deployment).name

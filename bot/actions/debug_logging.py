@@ -1,0 +1,95 @@
+"""`debug-logging [minutes=N]`: kubectl set env LOG_LEVEL=DEBUG for a while, then back (`revert=true`).
+
+The LOG_LEVEL it replaces is kept in an annotation; changing env rolls the pods, both ways."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from bot.actions.base import REVERT_PARAM, ActionEnv, Outcome, Preview, Risk, Role
+from bot.actions.common import (
+    app_container,
+    deployment_fingerprint,
+    deployment_state,
+    dry_run_outcome,
+    rfc3339,
+    rollout_settled,
+)
+from bot.actions.params import flag, minutes, only
+from bot.actions.timed import UNSET, TimedParams, recorded_or_current, timed_outcome, until
+from bot.config import OpsConfig
+from bot.model import Symptom, Target
+from bot.sources.admin_records import DeploymentSpecView
+
+VARIABLE = "LOG_LEVEL"
+DEBUG = "DEBUG"
+LEVEL_BEFORE = "opsbot.io/log-level-before-debug"
+DEBUG_UNTIL = "opsbot.io/debug-logging-until"
+
+
+def _change(deployment: DeploymentSpecView, target: Target, params: TimedParams, reverts_at: datetime
+            ) -> tuple[str | None, dict[str, str | None], str]:
+    """(new LOG_LEVEL or None to remove it, annotations to write, one-line description)."""
+    container = deployment.container(target.deployment)
+    current = container.env.get(VARIABLE)
+    if params.revert:
+        before = deployment.annotations.get(LEVEL_BEFORE)
+        value = None if before in (None, UNSET) else before
+        shown = "removed" if value is None else value
+        return value, {LEVEL_BEFORE: None, DEBUG_UNTIL: None}, f"{VARIABLE}: {current} -> {shown}"
+    annotations: dict[str, str | None] = {
+        LEVEL_BEFORE: recorded_or_current(deployment.annotations, LEVEL_BEFORE, current),
+        DEBUG_UNTIL: rfc3339(reverts_at),
+    }
+    return DEBUG, annotations, f"{VARIABLE}: {current or 'unset'} -> {DEBUG}"
+
+
+class DebugLogging:
+    name = "debug-logging"
+    title = "Temporary debug logging"
+    risk = Risk.LOW
+    default_role: Role = "editor"
+    verify_symptom: Symptom | None = None
+
+    def parse(self, raw: Mapping[str, str], config: OpsConfig) -> TimedParams:
+        only(raw, ("minutes", REVERT_PARAM), self.name)
+        limits = config.action_limits
+        return TimedParams(minutes=minutes(raw, default=limits.default_minutes, high=limits.max_debug_minutes,
+                                           action=self.name),
+                           revert=flag(raw, REVERT_PARAM, self.name))
+
+    async def preview(self, env: ActionEnv, target: Target, params: TimedParams) -> Preview:
+        deployment = await env.kube.deployment(target)
+        state = deployment_state(deployment)
+        if params.revert and LEVEL_BEFORE not in deployment.annotations:
+            return Preview(summary=f"Debug logging is not on for {target.deployment}; nothing to revert",
+                           state=state)
+        value, annotations, line = _change(deployment, target, params, until(env.clock(), params.minutes))
+        container = app_container(deployment, target)
+        await env.kube.set_env(target, container, VARIABLE, value, annotations, dry_run=True)
+        what = "Revert debug logging" if params.revert else f"Debug logging for {params.minutes} min"
+        return Preview(summary=f"{what} on {target.deployment} (rolls its pods)",
+                       changes=(f"deployment/{target.deployment} container {container}: {line}",
+                                "(server dry run accepted)"),
+                       state=state)
+
+    async def fingerprint(self, env: ActionEnv, target: Target, params: TimedParams) -> Mapping[str, str]:
+        return await deployment_fingerprint(env, target)
+
+    async def execute(self, env: ActionEnv, target: Target, params: TimedParams) -> Outcome:
+        deployment = await env.kube.deployment(target)
+        if env.dry_run:
+            return dry_run_outcome(await self.preview(env, target, params))
+        if params.revert and LEVEL_BEFORE not in deployment.annotations:
+            return Outcome(ok=True, summary=f"Debug logging is not on for {target.deployment}; nothing reverted")
+        reverts_at = until(env.clock(), params.minutes)
+        value, annotations, line = _change(deployment, target, params, reverts_at)
+        container = app_container(deployment, target)
+        await env.kube.set_env(target, container, VARIABLE, value, annotations, dry_run=False)
+        if params.revert:
+            return Outcome(ok=True, summary=f"Debug logging reverted on {target.deployment}", detail=(line,))
+        return timed_outcome(self.name, f"Debug logging on for {target.deployment}", (line,), reverts_at)
+
+    async def settled(self, env: ActionEnv, target: Target, params: TimedParams) -> bool:
+        return await rollout_settled(env, target)

@@ -1,0 +1,120 @@
+"""`memory-bump limit=4Gi [minutes=N]`: the guide's temporary memory limit increase, then back (`revert=true`).
+
+Only increases, up to the ops config's `max_memory`; the limit it replaces is kept in an annotation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from bot.actions.base import REVERT_PARAM, ActionEnv, ActionError, Outcome, Preview, Risk, Role
+from bot.actions.common import (
+    app_container,
+    deployment_fingerprint,
+    deployment_state,
+    dry_run_outcome,
+    rfc3339,
+    rollout_settled,
+)
+from bot.actions.params import flag, memory_bytes, minutes, only, quantity_bytes
+from bot.actions.timed import UNSET, TimedParams, recorded_or_current, timed_outcome, until
+from bot.config import OpsConfig
+from bot.model import Symptom, Target
+from bot.sources.admin_records import DeploymentSpecView
+
+LIMIT_BEFORE = "opsbot.io/memory-limit-before-bump"
+BUMP_UNTIL = "opsbot.io/memory-bump-until"
+
+
+def _refusal(deployment: DeploymentSpecView, target: Target, params: TimedParams) -> str | None:
+    """Why this bump must not run: not an increase, or below what the container requests."""
+    container = deployment.container(target.deployment)
+    wanted = memory_bytes(params.value)
+    if container.memory_limit and LIMIT_BEFORE not in deployment.annotations \
+            and wanted <= quantity_bytes(container.memory_limit):
+        return (f"memory-bump only raises the limit: {params.value} is not above the current "
+                f"{container.memory_limit} of {container.name}")
+    if container.memory_request and wanted < quantity_bytes(container.memory_request):
+        return f"{params.value} is below the container's memory request {container.memory_request}"
+    return None
+
+
+def _change(deployment: DeploymentSpecView, target: Target, params: TimedParams, reverts_at: datetime
+            ) -> tuple[str | None, dict[str, str | None], str]:
+    """(new limit or None to remove it, annotations to write, one-line description)."""
+    current = deployment.container(target.deployment).memory_limit
+    if params.revert:
+        before = deployment.annotations.get(LIMIT_BEFORE)
+        limit = None if before in (None, UNSET) else before
+        return limit, {LIMIT_BEFORE: None, BUMP_UNTIL: None}, \
+            f"limits.memory: {current} -> {limit or 'no limit'}"
+    annotations: dict[str, str | None] = {
+        LIMIT_BEFORE: recorded_or_current(deployment.annotations, LIMIT_BEFORE, current),
+        BUMP_UNTIL: rfc3339(reverts_at),
+    }
+    return params.value, annotations, f"limits.memory: {current or 'no limit'} -> {params.value}"
+
+
+class MemoryBump:
+    name = "memory-bump"
+    title = "Temporary memory limit increase"
+    risk = Risk.MEDIUM
+    default_role: Role = "editor"
+    verify_symptom: Symptom | None = Symptom.MEMORY_LEAK
+
+    def parse(self, raw: Mapping[str, str], config: OpsConfig) -> TimedParams:
+        only(raw, ("limit", "minutes", REVERT_PARAM), self.name)
+        limits = config.action_limits
+        revert = flag(raw, REVERT_PARAM, self.name)
+        duration = minutes(raw, default=limits.default_minutes, high=limits.max_bump_minutes, action=self.name)
+        if revert:
+            return TimedParams(minutes=duration, revert=True)
+        limit = raw.get("limit", "").strip()
+        if not limit:
+            raise ActionError(f"{self.name}: limit is required, e.g. limit=4Gi")
+        if memory_bytes(limit) > memory_bytes(limits.max_memory):
+            raise ActionError(f"{self.name}: limit={limit} exceeds the allowed maximum {limits.max_memory} "
+                              "(ops config action_limits.max_memory)")
+        return TimedParams(minutes=duration, revert=False, value=limit)
+
+    async def preview(self, env: ActionEnv, target: Target, params: TimedParams) -> Preview:
+        deployment = await env.kube.deployment(target)
+        state = deployment_state(deployment)
+        if params.revert and LIMIT_BEFORE not in deployment.annotations:
+            return Preview(summary=f"No memory bump is active on {target.deployment}; nothing to revert",
+                           state=state)
+        refusal = None if params.revert else _refusal(deployment, target, params)
+        if refusal:
+            return Preview(summary=f"Cannot bump memory of {target.deployment}", state=state, blocked=refusal)
+        limit, annotations, line = _change(deployment, target, params, until(env.clock(), params.minutes))
+        container = app_container(deployment, target)
+        await env.kube.set_memory_limit(target, container, limit, annotations, dry_run=True)
+        what = "Revert the memory bump" if params.revert else f"Memory limit {params.value} for {params.minutes} min"
+        return Preview(summary=f"{what} on {target.deployment} (rolls its pods)",
+                       changes=(f"deployment/{target.deployment} container {container}: {line}",
+                                "(server dry run accepted)"),
+                       state=state)
+
+    async def fingerprint(self, env: ActionEnv, target: Target, params: TimedParams) -> Mapping[str, str]:
+        return await deployment_fingerprint(env, target)
+
+    async def execute(self, env: ActionEnv, target: Target, params: TimedParams) -> Outcome:
+        deployment = await env.kube.deployment(target)
+        if params.revert and LIMIT_BEFORE not in deployment.annotations:
+            return Outcome(ok=True, summary=f"No memory bump is active on {target.deployment}; nothing reverted")
+        refusal = None if params.revert else _refusal(deployment, target, params)
+        if refusal:
+            raise ActionError(refusal)
+        if env.dry_run:
+            return dry_run_outcome(await self.preview(env, target, params))
+        reverts_at = until(env.clock(), params.minutes)
+        limit, annotations, line = _change(deployment, target, params, reverts_at)
+        await env.kube.set_memory_limit(target, app_container(deployment, target), limit, annotations,
+                                        dry_run=False)
+        if params.revert:
+            return Outcome(ok=True, summary=f"Memory limit of {target.deployment} reverted", detail=(line,))
+        return timed_outcome(self.name, f"Memory limit of {target.deployment} raised to {params.value}", (line,),
+                             reverts_at)
+
+    async def settled(self, env: ActionEnv, target: Target, params: TimedParams) -> bool:
+        return await rollout_settled(env, target)

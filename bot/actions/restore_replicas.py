@@ -1,0 +1,70 @@
+"""`restore-replicas`: undo `scale-to-zero`, back to the count recorded in the deployment's annotation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.actions.base import ActionEnv, Outcome, Preview, Risk, Role
+from bot.actions.common import deployment_fingerprint, deployment_state, dry_run_outcome, rollout_settled
+from bot.actions.params import only
+from bot.actions.scale_to_zero import REPLICAS_BEFORE, NoParams
+from bot.config import OpsConfig
+from bot.model import Symptom, Target
+from bot.sources.admin_records import DeploymentSpecView
+
+
+def _recorded(deployment: DeploymentSpecView) -> int | None:
+    text = deployment.annotations.get(REPLICAS_BEFORE, "")
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _not_restorable(deployment: DeploymentSpecView) -> str | None:
+    if _recorded(deployment) is None:
+        return f"nothing to restore: {deployment.name} has no replica count recorded by scale-to-zero"
+    if deployment.replicas != 0:
+        return f"{deployment.name} is no longer at 0 replicas (it runs {deployment.replicas}); nothing to restore"
+    return None
+
+
+class RestoreReplicas:
+    name = "restore-replicas"
+    title = "Restore replicas after scale to zero"
+    risk = Risk.MEDIUM
+    default_role: Role = "admin"
+    verify_symptom: Symptom | None = Symptom.SERVICE_UNAVAILABLE
+
+    def parse(self, raw: Mapping[str, str], config: OpsConfig) -> NoParams:
+        only(raw, (), self.name)
+        return NoParams()
+
+    async def preview(self, env: ActionEnv, target: Target, params: NoParams) -> Preview:
+        deployment = await env.kube.deployment(target)
+        state = deployment_state(deployment)
+        blocked = _not_restorable(deployment)
+        if blocked:
+            return Preview(summary=f"Cannot restore {target.deployment}", state=state, blocked=blocked)
+        replicas = _recorded(deployment) or 0
+        await env.kube.set_replicas(target, replicas, {REPLICAS_BEFORE: None}, dry_run=True)
+        return Preview(
+            summary=f"Scale {target.deployment} from 0 back to {replicas} replicas",
+            changes=(f"deployment/{target.deployment} spec.replicas: 0 -> {replicas}",
+                     f"annotation {REPLICAS_BEFORE} removed", "(server dry run accepted)"),
+            state=state,
+        )
+
+    async def fingerprint(self, env: ActionEnv, target: Target, params: NoParams) -> Mapping[str, str]:
+        return await deployment_fingerprint(env, target)
+
+    async def execute(self, env: ActionEnv, target: Target, params: NoParams) -> Outcome:
+        deployment = await env.kube.deployment(target)
+        reason = _not_restorable(deployment)
+        if reason:
+            return Outcome(ok=True, summary=reason)  # already restored: a retried execute changes nothing
+        if env.dry_run:
+            return dry_run_outcome(await self.preview(env, target, params))
+        replicas = _recorded(deployment) or 0
+        await env.kube.set_replicas(target, replicas, {REPLICAS_BEFORE: None}, dry_run=False)
+        return Outcome(ok=True, summary=f"Restored {target.deployment} to {replicas} replicas")
+
+    async def settled(self, env: ActionEnv, target: Target, params: NoParams) -> bool:
+        return await rollout_settled(env, target)
