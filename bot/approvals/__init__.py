@@ -1,0 +1,39 @@
+"""Approval requests: who may approve what, four eyes, the state machine, expiry and audit.
+
+The API the Slack layer and the CLI build on:
+
+* ``Approvals.propose(action, service, params, requester)`` -> ``Proposed`` (request id for the button,
+  the preview to show); ``Approvals.attach_message(id, channel, ts)`` once the message is posted.
+* ``Approvals.approve(id, Approver.slack_user(user_id, groups), channel=..., message_ts=...)`` ->
+  ``Decision``: refusals (with the role needed), the outcome, or a re-proposal when the target changed.
+* ``Approvals.deny(...)``, ``Approvals.expire_due()`` (scheduler), ``Approvals.audit(...)``.
+
+The store behind it is ``bot.store.approvals`` (PostgreSQL or in-memory).
+"""
+
+from bot.approvals.decision import (
+    BadProposal,
+    Decision,
+    DecisionKind,
+    ProposalError,
+    ProposalRefused,
+    Proposed,
+    RefusalReason,
+)
+from bot.approvals.policy import Approver, Requirement, requirement, role_of
+from bot.approvals.service import Approvals
+
+__all__ = [
+    "Approvals",
+    "Approver",
+    "BadProposal",
+    "Decision",
+    "DecisionKind",
+    "ProposalError",
+    "ProposalRefused",
+    "Proposed",
+    "RefusalReason",
+    "Requirement",
+    "requirement",
+    "role_of",
+]

@@ -1,0 +1,344 @@
+"""The approvals API: propose an action, then approve (authorise, execute once), deny or expire it.
+
+Exactly-once execution rests on two things. The database transition pending -> approved is a single
+conditional write, so of any number of clicks, people or replicas only one gets the request. Before that
+the winner takes the service's action lock (Redis, shared by replicas), so two different approved actions
+never change the same service at once. Then the state the proposal was made on is re-read: if the target
+moved (new revision, different pods), nothing runs and a fresh proposal is offered instead.
+
+Every step is audited. The Slack layer calls `approve` from a `block_actions` handler after `ack()`, with
+the clicker's user id from the signed payload and their user groups; the CLI calls it as a local operator.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.actions.base import Action, ActionEnv, ActionError, Outcome, Preview, changed_keys
+from bot.approvals.decision import (
+    BadProposal,
+    Decision,
+    DecisionKind,
+    ProposalRefused,
+    Proposed,
+    RefusalReason,
+)
+from bot.approvals.policy import Approver, may_deny, refusal, requirement
+from bot.config import OpsConfig
+from bot.model import Target
+from bot.sources.errors import SourceError
+from bot.store.approvals import (
+    ApprovalRequest,
+    ApprovalStore,
+    AuditEntry,
+    AuditEvent,
+    AuditRecord,
+    NewRequest,
+    RequestStatus,
+)
+from bot.store.coordination import Coordination, CoordinationError
+
+log = logging.getLogger(__name__)
+BOT_ACTOR = "opsbot"  # the actor of what nobody clicked: expiry, superseding
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Approvals:
+    def __init__(
+        self,
+        store: ApprovalStore,
+        coordination: Coordination,
+        config: OpsConfig,
+        actions: Mapping[str, Action[Any]],
+        env: ActionEnv,
+        *,
+        dry_run: bool = False,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.store = store
+        self._coordination = coordination
+        self._config = config
+        self._actions = actions
+        self._env = env
+        self._dry_run = dry_run or env.dry_run
+        self._clock = clock
+
+    # -- proposing --------------------------------------------------------------------------------
+    async def preview(self, action_name: str, service: str, raw: Mapping[str, str]) -> tuple[Target, Preview]:
+        """What the action would do now, changing nothing. Raises BadProposal / ProposalRefused."""
+        action = self._actions.get(action_name)
+        if action is None:
+            raise BadProposal(f"Unknown action {action_name!r}; known: {', '.join(sorted(self._actions))}.")
+        if service not in self._config.services:
+            raise BadProposal(f"Unknown service {service!r}; known: {', '.join(sorted(self._config.services))}.")
+        target = self._config.target(service)
+        try:
+            params = action.parse(raw, self._config)
+        except ActionError as exc:
+            raise BadProposal(str(exc)) from exc
+        try:
+            preview = await action.preview(self._env, target, params)
+        except (ActionError, SourceError) as exc:
+            raise ProposalRefused(f"Cannot preview {action_name} on {service}: {exc}") from exc
+        return target, preview
+
+    async def propose(
+        self,
+        action_name: str,
+        service: str,
+        raw: Mapping[str, str],
+        requester: str,
+        *,
+        channel: str | None = None,
+        message_ts: str | None = None,
+    ) -> Proposed:
+        """Preview and store a pending request (the button's value is `.request.id`). Older pending
+        requests of the same action on the same service are superseded. Raises BadProposal (bad input)
+        or ProposalRefused (read-only mode, blocked preview, source down)."""
+        if self._config.read_only:
+            raise ProposalRefused("The bot is in read-only mode (ops config read_only): no actions are offered.")
+        _, preview = await self.preview(action_name, service, raw)
+        if preview.blocked:
+            raise ProposalRefused(f"{action_name} on {service} cannot run now: {preview.blocked}")
+        ttl = timedelta(minutes=self._config.approvals.ttl_minutes)
+        new = NewRequest(action_name, service, dict(raw), dict(preview.state), requester, ttl, channel, message_ts)
+        request, superseded = await self.store.create(new)
+        await self._audit(request, requester, AuditEvent.PROPOSED, preview.summary)
+        for old in superseded:
+            await self._audit(old, BOT_ACTOR, AuditEvent.SUPERSEDED, f"replaced by {request.id}")
+        return Proposed(request=request, preview=preview, superseded=tuple(superseded))
+
+    async def attach_message(self, request_id: str, channel: str, message_ts: str) -> ApprovalRequest | None:
+        """Record where the buttons were posted; later clicks must come from that message."""
+        return await self.store.attach_message(request_id, channel, message_ts)
+
+    # -- deciding ---------------------------------------------------------------------------------
+    async def approve(
+        self,
+        request_id: str,
+        approver: Approver,
+        *,
+        channel: str | None = None,
+        message_ts: str | None = None,
+        dry_run: bool = False,
+    ) -> Decision:
+        """Authorise the click and, if allowed, execute the request exactly once. Never raises for a
+        refusal; `channel`/`message_ts` are the click's container, checked against where it was posted."""
+        gate = await self._gate(request_id, approver, channel, message_ts)
+        if isinstance(gate, Decision):
+            return gate
+        request, action = gate
+        needed = requirement(self._config, action)
+        refused = refusal(self._config, needed, approver, request.requester)
+        if refused is not None:
+            reason = RefusalReason(refused.reason)
+            return await self._refuse(request, approver, reason, refused.message, refused.required_role)
+        if request.status is not RequestStatus.PENDING:
+            return await self._refuse_decided(request, approver)
+        if self._dry_run or dry_run:
+            return await self._dry_run_decision(request, approver, action)
+        lock = f"action:{request.service}"
+        try:
+            token = await self._coordination.acquire_lock(lock, self._config.approvals.lock_ttl_s)
+        except CoordinationError as exc:
+            log.warning("approval %s: coordination unavailable: %s", request.id, exc)
+            return await self._refuse(request, approver, RefusalReason.UNAVAILABLE, "Coordination is down; try again.")
+        if token is None:
+            message = f"Another action on {request.service} is running; try again when it has finished."
+            return await self._refuse(request, approver, RefusalReason.BUSY, message)
+        try:
+            return await self._approve_locked(request, approver, action)
+        finally:
+            try:
+                await self._coordination.release_lock(lock, token)
+            except CoordinationError as exc:  # the lock's TTL frees it anyway
+                log.warning("approval %s: could not release %s: %s", request.id, lock, exc)
+
+    async def deny(
+        self, request_id: str, approver: Approver, *, channel: str | None = None, message_ts: str | None = None
+    ) -> Decision:
+        """Decline a pending request (or, for the requester, withdraw it)."""
+        gate = await self._gate(request_id, approver, channel, message_ts)
+        if isinstance(gate, Decision):
+            return gate
+        request, action = gate
+        refused = may_deny(self._config, requirement(self._config, action), approver, request.requester)
+        if refused is not None:
+            reason = RefusalReason(refused.reason)
+            return await self._refuse(request, approver, reason, refused.message, refused.required_role)
+        denied = await self.store.transition(
+            request.id, RequestStatus.PENDING, RequestStatus.DENIED, actor=approver.id, outcome="denied"
+        )
+        if denied is None:
+            return await self._lost_race(request.id, approver)
+        await self._audit(denied, approver.id, AuditEvent.DENIED)
+        return Decision(DecisionKind.DENIED, f"Declined by {approver.id}; nothing was changed.", request=denied)
+
+    async def expire_due(self) -> list[ApprovalRequest]:
+        """Expire pending requests past their time (the scheduler's job); returns them for message updates."""
+        expired = await self.store.expire_due()
+        for request in expired:
+            await self._audit(request, BOT_ACTOR, AuditEvent.EXPIRED)
+        return expired
+
+    async def audit(self, *, service: str | None = None, since: datetime | None = None) -> list[AuditRecord]:
+        return await self.store.audit(service=service, since=since)
+
+    # -- steps ------------------------------------------------------------------------------------
+    async def _gate(
+        self, request_id: str, approver: Approver, channel: str | None, message_ts: str | None
+    ) -> tuple[ApprovalRequest, Action[Any]] | Decision:
+        """Checks every click passes first: the request exists, came from its message, may be acted on."""
+        request = await self.store.get(request_id)
+        if request is None:
+            # Audited too: an unknown id is a mistake, a stale installation or someone probing.
+            shown = request_id[:64]
+            await self.store.append_audit(
+                AuditEntry(approver.id, AuditEvent.REFUSED, "unknown", "unknown", detail=f"unknown request {shown!r}")
+            )
+            return Decision(DecisionKind.REFUSED, "This request does not exist.", reason=RefusalReason.UNKNOWN_REQUEST)
+        await self._audit(request, approver.id, AuditEvent.CLICKED, "local operator" if approver.local else "")
+        if _elsewhere(request, channel, message_ts):
+            message = "This button does not belong to the message the request was posted in."
+            return await self._refuse(request, approver, RefusalReason.WRONG_MESSAGE, message)
+        if self._config.read_only:
+            message = "The bot is in read-only mode (ops config read_only): nothing is executed."
+            return await self._refuse(request, approver, RefusalReason.READ_ONLY, message)
+        action = self._actions.get(request.action)
+        if action is None:
+            message = f"The action {request.action!r} is not available in this version of the bot."
+            return await self._refuse(request, approver, RefusalReason.UNAVAILABLE, message)
+        return request, action
+
+    async def _approve_locked(self, request: ApprovalRequest, approver: Approver, action: Action[Any]) -> Decision:
+        approved = await self.store.transition(
+            request.id, RequestStatus.PENDING, RequestStatus.APPROVED, actor=approver.id
+        )
+        if approved is None:
+            return await self._lost_race(request.id, approver)
+        await self._audit(approved, approver.id, AuditEvent.APPROVED)
+        target = self._config.target(approved.service)
+        try:
+            params = action.parse(approved.params, self._config)
+            current = await action.fingerprint(self._env, target, params)
+        except (ActionError, SourceError) as exc:
+            return await self._finish(approved, approver, RequestStatus.APPROVED, Outcome(ok=False, summary=str(exc)))
+        changed = changed_keys(approved.state, current)
+        if changed:
+            return await self._target_changed(approved, approver, changed)
+        executing = await self.store.transition(approved.id, RequestStatus.APPROVED, RequestStatus.EXECUTING)
+        if executing is None:  # only this holder can move an approved request; guard anyway
+            return await self._lost_race(approved.id, approver)
+        await self._audit(executing, approver.id, AuditEvent.EXECUTING)
+        outcome = await _run(action, self._env, target, params, executing.id)
+        return await self._finish(executing, approver, RequestStatus.EXECUTING, outcome)
+
+    async def _finish(
+        self, request: ApprovalRequest, approver: Approver, source: RequestStatus, outcome: Outcome
+    ) -> Decision:
+        status = RequestStatus.SUCCEEDED if outcome.ok else RequestStatus.FAILED
+        final = await self.store.transition(request.id, source, status, outcome=outcome.summary)
+        final = final or replace(request, status=status, outcome=outcome.summary)
+        event = AuditEvent.SUCCEEDED if outcome.ok else AuditEvent.FAILED
+        await self._audit(final, approver.id, event, "; ".join((outcome.summary, *outcome.detail)))
+        kind = DecisionKind.SUCCEEDED if outcome.ok else DecisionKind.FAILED
+        verb = "Done" if outcome.ok else "Failed"
+        return Decision(kind, f"{verb}: {outcome.summary}", request=final, outcome=outcome)
+
+    async def _target_changed(self, request: ApprovalRequest, approver: Approver, changed: list[str]) -> Decision:
+        detail = f"target changed since the proposal ({', '.join(changed)})"
+        stale = await self.store.transition(
+            request.id, RequestStatus.APPROVED, RequestStatus.SUPERSEDED, outcome=detail
+        )
+        stale = stale or request
+        await self._audit(stale, approver.id, AuditEvent.SUPERSEDED, detail)
+        try:
+            fresh: Proposed | None = await self.propose(
+                request.action, request.service, request.params, request.requester, channel=request.channel
+            )
+        except (BadProposal, ProposalRefused) as exc:
+            fresh = None
+            detail = f"{detail}; could not re-propose: {exc}"
+        message = f"Nothing was changed: the {request.service} {detail}."
+        if fresh is not None:
+            message += " Here is a fresh proposal for the current state."
+        return Decision(
+            DecisionKind.REFUSED, message, request=stale, reason=RefusalReason.TARGET_CHANGED, reproposal=fresh
+        )
+
+    async def _dry_run_decision(self, request: ApprovalRequest, approver: Approver, action: Action[Any]) -> Decision:
+        """Every check a real click gets, then a preview instead of execution; the request stays pending."""
+        if request.expires_at <= self._clock():
+            return await self._refuse(request, approver, RefusalReason.EXPIRED, "This request has expired.")
+        try:
+            _, preview = await self.preview(request.action, request.service, request.params)
+        except (BadProposal, ProposalRefused) as exc:
+            return await self._refuse(request, approver, RefusalReason.UNAVAILABLE, str(exc))
+        changed = changed_keys(request.state, preview.state)
+        note = f"; target changed since the proposal ({', '.join(changed)})" if changed else ""
+        await self._audit(request, approver.id, AuditEvent.PREVIEWED, f"dry run: {preview.summary}{note}")
+        message = f"Dry run: nothing executed. Would do: {preview.summary}{note}"
+        return Decision(DecisionKind.PREVIEWED, message, request=request, preview=preview)
+
+    async def _lost_race(self, request_id: str, approver: Approver) -> Decision:
+        """The conditional write found the request no longer pending-and-live: say what it became."""
+        current = await self.store.get(request_id)
+        if current is None:  # deleted underneath us; nothing sensible to add
+            return Decision(DecisionKind.REFUSED, "This request does not exist.", reason=RefusalReason.UNKNOWN_REQUEST)
+        if current.status is RequestStatus.PENDING:  # still pending, so the write failed on expiry
+            expired = await self.store.transition(current.id, RequestStatus.PENDING, RequestStatus.EXPIRED)
+            if expired is not None:
+                await self._audit(expired, BOT_ACTOR, AuditEvent.EXPIRED)
+            message = "This request has expired; run the diagnosis again for a fresh proposal."
+            return await self._refuse(expired or current, approver, RefusalReason.EXPIRED, message)
+        return await self._refuse_decided(current, approver)
+
+    async def _refuse_decided(self, request: ApprovalRequest, approver: Approver) -> Decision:
+        if request.status is RequestStatus.EXPIRED:
+            message = "This request has expired; run the diagnosis again for a fresh proposal."
+            return await self._refuse(request, approver, RefusalReason.EXPIRED, message)
+        by = f" by {request.decided_by}" if request.decided_by else ""
+        result = f": {request.outcome}" if request.outcome else ""
+        message = f"Already handled: {request.status}{by}{result}."
+        return await self._refuse(request, approver, RefusalReason.ALREADY_DECIDED, message)
+
+    async def _refuse(
+        self,
+        request: ApprovalRequest,
+        approver: Approver,
+        reason: RefusalReason,
+        message: str,
+        required_role: str | None = None,
+    ) -> Decision:
+        await self._audit(request, approver.id, AuditEvent.REFUSED, f"{reason}: {message}")
+        return Decision(DecisionKind.REFUSED, message, request=request, reason=reason, required_role=required_role)
+
+    async def _audit(self, request: ApprovalRequest, actor: str, event: AuditEvent, detail: str = "") -> None:
+        await self.store.append_audit(AuditEntry.of(request, actor, event, detail))
+
+
+def _elsewhere(request: ApprovalRequest, channel: str | None, message_ts: str | None) -> bool:
+    """A click names its container; a request posted in a message only accepts clicks from there."""
+    if channel is None or request.channel is None:
+        return False
+    if channel != request.channel:
+        return True
+    return message_ts is not None and request.message_ts is not None and message_ts != request.message_ts
+
+
+async def _run(action: Action[Any], env: ActionEnv, target: Target, params: Any, request_id: str) -> Outcome:
+    """Execute, turning every failure into a failed Outcome: the request must end succeeded or failed."""
+    try:
+        return await action.execute(env, target, params)
+    except (ActionError, SourceError) as exc:
+        return Outcome(ok=False, summary=str(exc))
+    except Exception as exc:
+        log.exception("approval %s: %s raised", request_id, action.name)
+        return Outcome(ok=False, summary=f"unexpected error ({type(exc).__name__}); see the bot's log")
