@@ -6,15 +6,23 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from bot.actions import ACTIONS
+from bot.actions.base import ActionEnv
+from bot.approvals import Approvals
 from bot.checks.base import SourceSet
 from bot.config import OpsConfig, Settings, load_ops_config
 from bot.engine import diagnose
 from bot.model import Diagnosis, Symptom
 from bot.runbooks import Runbook, load_runbooks
 from bot.sources.cache import CacheSource
+from bot.sources.cache_admin import CacheAdmin
+from bot.sources.dns import DnsSource
 from bot.sources.kube import KubeSource, build_api_client
+from bot.sources.kube_writes import KubeWriter
 from bot.sources.metrics import MetricsSource
 from bot.sources.postgres import PostgresSource
+from bot.sources.postgres_admin import PostgresAdmin
+from bot.store.approvals import approval_store_from_url
 from bot.store.coordination import Coordination, coordination_from_url
 
 log = logging.getLogger(__name__)
@@ -29,6 +37,9 @@ class Deps:
     runbooks: dict[Symptom, Runbook]
     sources: SourceSet
     coordination: Coordination
+    # Remediations: the approval flow (store: PostgreSQL from DATABASE_URL, else in memory) and what actions touch.
+    approvals: Approvals
+    action_env: ActionEnv
     diagnosis_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_CONCURRENT_DIAGNOSES))
     in_flight: dict[tuple[str, Symptom], asyncio.Future[Diagnosis]] = field(default_factory=dict)
 
@@ -75,6 +86,7 @@ class Deps:
         await self.sources.metrics.aclose()
         if self.sources.cache is not None:
             await self.sources.cache.aclose()
+        await self.approvals.store.aclose()
         await self.coordination.aclose()
         self.sources.kube.close()
 
@@ -82,19 +94,41 @@ class Deps:
 def build_deps(settings: Settings, config: OpsConfig | None = None) -> Deps:
     config = config or load_ops_config(settings.opsbot_config)
     key = settings.metrics_api_key.get_secret_value() if settings.metrics_api_key else None
+    api_client = build_api_client(settings.kubeconfig)  # one connection pool for reads and writes
     sources = SourceSet(
-        kube=KubeSource(build_api_client(settings.kubeconfig)),
+        kube=KubeSource(api_client),
         metrics=MetricsSource(settings.metrics_api_url, key),
         postgres=_target_database(settings),
         cache=_platform_cache(settings),
+        dns=DnsSource(config.dns.nameservers, config.dns.port, config.dns.cluster_domain, config.dns.timeout_s),
     )
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    coordination = coordination_from_url(redis_url)
+    action_env = _action_env(settings, config, KubeWriter(api_client))
+    database_url = settings.database_url.get_secret_value() if settings.database_url else None
+    store = approval_store_from_url(database_url)
+    approvals = Approvals(store, coordination, config, ACTIONS, action_env, dry_run=settings.opsbot_dry_run)
     return Deps(
         settings=settings,
         config=config,
         runbooks=load_runbooks(),
         sources=sources,
-        coordination=coordination_from_url(redis_url),
+        coordination=coordination,
+        approvals=approvals,
+        action_env=action_env,
+    )
+
+
+def _action_env(settings: Settings, config: OpsConfig, kube: KubeWriter) -> ActionEnv:
+    # Without TARGET_DATABASE_URL / CACHE_REDIS_URL the database and cache actions preview as blocked.
+    database = settings.target_database_url
+    cache = settings.cache_redis_url
+    return ActionEnv(
+        kube=kube,
+        config=config,
+        postgres=PostgresAdmin(database.get_secret_value()) if database else None,
+        cache=CacheAdmin(cache.get_secret_value()) if cache else None,
+        dry_run=settings.opsbot_dry_run,
     )
 
 
