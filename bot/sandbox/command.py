@@ -50,10 +50,13 @@ def run_sandbox(scenario: str, kube_port: int, metrics_port: int, kubeconfig: st
         return EXIT_USAGE
     with _stop_on_signal() as stop, tempfile.TemporaryDirectory(prefix="opsbot-sandbox-") as scratch, sandbox:
         path = sandbox.write_kubeconfig(kubeconfig or Path(scratch) / "kubeconfig")
+        ops_config = sandbox.write_ops_config(Path(scratch) / "opsbot-sandbox.yaml")
         print(f"sandbox platform running, scenario {sandbox.scenario.name}: {sandbox.scenario.description}")
         print(f"  Kubernetes API: {sandbox.kube_url}")
         print(f"  metrics API:    {sandbox.metrics_url}")
+        print(f"  cluster DNS:    udp://127.0.0.1:{sandbox.dns_port} (answers *.svc.cluster.local)")
         print(f"  kubeconfig:     {path}")
+        print(f"  ops config:     {ops_config} (points the DNS checks at the sandbox DNS)")
         print("environment for the bot:")
         for line in sandbox.env_lines():
             print(f"  {line}")
