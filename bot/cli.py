@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot import cli_remediation
 from bot.config import ConfigError, OpsConfig, Settings, load_ops_config, load_settings
 
 EXIT_CONFIG = 2
@@ -30,7 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     diagnose.add_argument("service")
     diagnose.add_argument("symptom", nargs="*", help="symptom name or free words (errors, 5xx, slow, ...)")
     diagnose.add_argument("--json", action="store_true", help="print the findings as JSON")
+    triage = sub.add_parser("triage", help="what triage makes of one Slack message event (JSON file or -)")
+    triage.add_argument("source", nargs="?", default="-", help="FILE or - for stdin (default -)")
+    triage.add_argument("--json", action="store_true", help="print the triage contract as JSON")
     sub.add_parser("check-config", help="validate settings and the ops config; non-zero naming the bad key")
+    cli_remediation.add_parsers(sub)
     return parser
 
 
@@ -53,10 +58,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"opsbot: configuration error:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
     _configure_logging(settings.log_level)
+    if args.command == "triage":
+        from bot.triage.command import run_triage
+
+        return run_triage(args.source, args.json, config)
     if args.command == "check-config":
         return _check_config(settings, config)
     if args.command == "diagnose":
         return asyncio.run(_diagnose(settings, config, args.service, " ".join(args.symptom), args.json))
+    if args.command == "act":
+        return asyncio.run(cli_remediation.act(settings, config, args))
+    if args.command == "audit":
+        return asyncio.run(cli_remediation.audit(settings, args))
     return _run(settings, config)
 
 
