@@ -29,7 +29,7 @@ def only(raw: Mapping[str, str], allowed: Collection[str], action: str) -> None:
 
 def integer(raw: Mapping[str, str], key: str, *, low: int, high: int, action: str) -> int:
     text = raw.get(key, "").strip()
-    if not re.fullmatch(r"\d{1,9}", text):
+    if not re.fullmatch(r"\d{1,10}", text):
         raise ActionError(f"{action}: {key} must be a whole number, got {text!r}")
     value = int(text)
     if not low <= value <= high:

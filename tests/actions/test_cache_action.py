@@ -1,0 +1,85 @@
+"""flush-cache against a real Redis: FLUSHDB of the configured DB only; other DBs on the server survive."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+from kubernetes import client
+
+from bot.actions import ACTIONS
+from bot.actions.base import ActionEnv
+from bot.config import OpsConfig
+from bot.sources.cache_admin import CacheAdmin
+from bot.sources.kube_writes import KubeWriter
+
+CACHE_DB = 5  # the platform cache in this test; not the bot's own DB 0
+OTHER_DB = 6
+
+
+def with_db(url: str, db: int) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{db}"))
+
+
+@pytest.fixture
+def cache_url(redis_url: str) -> Iterator[str]:
+    """DB 5 holds 7 cache keys, DB 6 holds 2 keys that must survive; both emptied afterwards."""
+    clients = {db: redis.Redis.from_url(with_db(redis_url, db), socket_timeout=5) for db in (CACHE_DB, OTHER_DB)}
+    try:
+        for db, count in ((CACHE_DB, 7), (OTHER_DB, 2)):
+            clients[db].flushdb()
+            clients[db].mset({f"key:{i}": i for i in range(count)})
+        yield with_db(redis_url, CACHE_DB)
+    finally:
+        for c in clients.values():
+            c.flushdb()
+            c.close()
+
+
+def keys(url: str, db: int) -> int:
+    with redis.Redis.from_url(with_db(url, db), socket_timeout=5) as c:
+        return int(c.dbsize())
+
+
+@pytest.fixture
+def cache_env(cache_url: str, config: OpsConfig) -> ActionEnv:
+    nowhere = KubeWriter(client.ApiClient(client.Configuration(host="http://127.0.0.1:9")))
+    return ActionEnv(kube=nowhere, config=config, cache=CacheAdmin(cache_url))
+
+
+async def test_flush_cache_flushes_only_the_configured_db(cache_env: ActionEnv, config: OpsConfig,
+                                                          cache_url: str) -> None:
+    action = ACTIONS["flush-cache"]
+    params = action.parse({}, config)
+    target = config.target("api-gateway")
+    preview = await action.preview(cache_env, target, params)
+    assert "7 key(s) in DB 5" in preview.summary and preview.state["db"] == "5"
+    assert keys(cache_url, CACHE_DB) == 7  # previewing flushed nothing
+
+    outcome = await action.execute(cache_env, target, params)
+    assert outcome.ok and "Flushed 7 key(s)" in outcome.summary
+    assert keys(cache_url, CACHE_DB) == 0
+    assert keys(cache_url, OTHER_DB) == 2
+
+    again = await action.execute(cache_env, target, params)
+    assert again.ok and "Flushed 0 key(s)" in again.summary and keys(cache_url, OTHER_DB) == 2
+
+
+async def test_flush_cache_in_dry_run_mode_flushes_nothing(cache_env: ActionEnv, config: OpsConfig,
+                                                           cache_url: str) -> None:
+    action = ACTIONS["flush-cache"]
+    outcome = await action.execute(replace(cache_env, dry_run=True), config.target("api-gateway"),
+                                   action.parse({}, config))
+    assert outcome.dry_run and "7 key(s)" in outcome.summary
+    assert keys(cache_url, CACHE_DB) == 7
+
+
+async def test_flush_cache_without_a_cache_is_blocked(config: OpsConfig) -> None:
+    nowhere = KubeWriter(client.ApiClient(client.Configuration(host="http://127.0.0.1:9")))
+    action = ACTIONS["flush-cache"]
+    preview = await action.preview(ActionEnv(kube=nowhere, config=config), config.target("api-gateway"),
+                                   action.parse({}, config))
+    assert preview.blocked and "CACHE_REDIS_URL" in preview.blocked

@@ -1,0 +1,192 @@
+"""terminate-idle and cancel-query against a real PostgreSQL: held idle connections, a running pg_sleep."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import replace
+
+import psycopg
+import pytest
+from kubernetes import client
+
+from bot.actions import ACTIONS
+from bot.actions.base import ActionEnv, ActionError, changed_keys
+from bot.config import OpsConfig
+from bot.sources.kube_writes import KubeWriter
+from bot.sources.postgres_admin import PostgresAdmin
+
+
+@pytest.fixture
+def db_config(config: OpsConfig) -> OpsConfig:
+    """Thresholds of seconds instead of the guide's hour, so the test can make connections "old"."""
+    limits = config.action_limits.model_copy(update={"min_idle_older_than": "1s"})
+    return config.model_copy(update={"action_limits": limits})
+
+
+def unreachable_kube() -> KubeWriter:
+    """Database actions never touch Kubernetes; a writer pointing nowhere proves it."""
+    return KubeWriter(client.ApiClient(client.Configuration(host="http://127.0.0.1:9")))
+
+
+@pytest.fixture
+def db_env(pg_db: str, db_config: OpsConfig) -> ActionEnv:
+    return ActionEnv(kube=unreachable_kube(), config=db_config, postgres=PostgresAdmin(pg_db))
+
+
+def connect(dsn: str, app: str) -> psycopg.Connection:
+    conn = psycopg.connect(dsn, autocommit=True, application_name=app, connect_timeout=5)
+    conn.execute("SELECT 1")  # leaves the session idle, state_change = now
+    return conn
+
+
+def sessions(dsn: str) -> set[int]:
+    """Backend pids of every client session on the server, seen from a separate connection."""
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as probe:
+        rows = probe.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend'").fetchall()
+    return {row[0] for row in rows}
+
+
+def alive(conn: psycopg.Connection) -> bool:
+    try:
+        conn.execute("SELECT 1")
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+class Sleeper:
+    """A session running `pg_sleep` in a thread, as the guide's long-running query."""
+
+    def __init__(self, dsn: str, seconds: float) -> None:
+        self.conn = psycopg.connect(dsn, autocommit=True, application_name="test-sleeper", connect_timeout=5)
+        self.pid = self.conn.info.backend_pid
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(seconds,), daemon=True)
+        self._thread.start()
+
+    def _run(self, seconds: float) -> None:
+        try:
+            self.conn.execute("SELECT pg_sleep(%s)", (seconds,))
+        except BaseException as exc:  # recorded for the test to assert on
+            self.error = exc
+
+    def wait_active(self, dsn: str) -> None:
+        with psycopg.connect(dsn, autocommit=True) as probe:
+            for _ in range(100):
+                row = probe.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", (self.pid,)).fetchone()
+                if row and row[0] == "active":
+                    return
+                time.sleep(0.05)
+        raise AssertionError("pg_sleep never became active")
+
+    def join(self) -> None:
+        self._thread.join(timeout=30)
+
+    def close(self) -> None:
+        self.conn.cancel_safe()
+        self.join()
+        self.conn.close()
+
+
+@pytest.fixture
+def sleeper(pg_db: str) -> Iterator[Sleeper]:
+    running = Sleeper(pg_db, 30)
+    running.wait_active(pg_db)
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+async def test_terminate_idle_ends_exactly_the_old_idle_connections(db_env: ActionEnv, db_config: OpsConfig,
+                                                                   pg_db: str, pg_dsn: str,
+                                                                   sleeper: Sleeper) -> None:
+    action = ACTIONS["terminate-idle"]
+    params = action.parse({"older_than": "2s"}, db_config)
+    target = db_config.target("data-processor")
+    with ExitStack() as stack:
+        old = [stack.enter_context(connect(pg_db, f"old-{i}")) for i in range(3)]
+        elsewhere = stack.enter_context(connect(pg_dsn, "other-database"))  # idle and old, other database
+        time.sleep(2.5)  # what makes them "older than 2s"
+        old_pids = {c.info.backend_pid for c in old}
+
+        preview = await action.preview(db_env, target, params)
+        assert preview.blocked is None
+        assert {int(line.split()[1]) for line in preview.changes} == old_pids
+        assert old_pids <= sessions(pg_dsn)  # previewing terminated nothing
+        assert changed_keys(preview.state, await action.fingerprint(db_env, target, params)) == []
+
+        fresh = stack.enter_context(connect(pg_db, "fresh"))  # idle, but not for long enough
+        outcome = await action.execute(db_env, target, params)
+        assert {int(line.split()[1]) for line in outcome.detail} == old_pids
+        assert not any(alive(c) for c in old)
+        assert alive(fresh) and alive(elsewhere)
+        assert sleeper.error is None and sleeper.conn.info.backend_pid == sleeper.pid  # active query untouched
+
+
+def test_terminate_idle_threshold_has_a_floor(config: OpsConfig) -> None:
+    with pytest.raises(ActionError, match="below the allowed minimum 5m"):
+        ACTIONS["terminate-idle"].parse({"older_than": "30s"}, config)
+    assert ACTIONS["terminate-idle"].parse({}, config).older_than_s == 3600  # the guide's hour
+
+
+async def test_terminate_idle_in_dry_run_mode_terminates_nothing(db_env: ActionEnv, db_config: OpsConfig,
+                                                                 pg_db: str) -> None:
+    action = ACTIONS["terminate-idle"]
+    with connect(pg_db, "old") as conn:
+        time.sleep(1.5)
+        outcome = await action.execute(replace(db_env, dry_run=True), db_config.target("data-processor"),
+                                       action.parse({"older_than": "1s"}, db_config))
+        assert outcome.dry_run and str(conn.info.backend_pid) in " ".join(outcome.detail)
+        assert alive(conn)
+
+
+async def test_cancel_query_cancels_a_running_pg_sleep(db_env: ActionEnv, db_config: OpsConfig,
+                                                       sleeper: Sleeper) -> None:
+    action = ACTIONS["cancel-query"]
+    params = action.parse({"pid": str(sleeper.pid)}, db_config)
+    target = db_config.target("data-processor")
+    preview = await action.preview(db_env, target, params)
+    assert preview.blocked is None and "pg_sleep" in preview.changes[0]
+    assert preview.state["pid"] == str(sleeper.pid) and preview.state["query_start"]
+
+    outcome = await action.execute(db_env, target, params)
+    sleeper.join()
+    assert outcome.ok and isinstance(sleeper.error, psycopg.errors.QueryCanceled)
+    assert alive(sleeper.conn)  # the session survives, only its statement was cancelled
+    assert changed_keys(preview.state, await action.fingerprint(db_env, target, params)) == ["query_start"]
+
+    again = await action.execute(db_env, target, params)
+    assert again.ok and "no longer running" in again.summary
+
+
+async def test_cancel_query_refuses_other_databases_idle_sessions_and_unknown_pids(
+        db_env: ActionEnv, db_config: OpsConfig, pg_db: str, pg_dsn: str) -> None:
+    action = ACTIONS["cancel-query"]
+    target = db_config.target("data-processor")
+    other = Sleeper(pg_dsn, 30)  # running, but in another database
+    try:
+        other.wait_active(pg_dsn)
+        refused = await action.preview(db_env, target, action.parse({"pid": str(other.pid)}, db_config))
+        assert refused.blocked and "belongs to database postgres" in refused.blocked
+        with pytest.raises(ActionError, match="belongs to database"):
+            await action.execute(db_env, target, action.parse({"pid": str(other.pid)}, db_config))
+        assert other.error is None
+    finally:
+        other.close()
+    with connect(pg_db, "idle") as idle:
+        blocked = await action.preview(db_env, target, action.parse({"pid": str(idle.info.backend_pid)}, db_config))
+        assert blocked.blocked and "not running a query" in blocked.blocked
+    unknown = await action.preview(db_env, target, action.parse({"pid": "2147483000"}, db_config))
+    assert unknown.blocked and "no session" in unknown.blocked
+
+
+async def test_database_actions_without_a_database_are_blocked(config: OpsConfig) -> None:
+    env = ActionEnv(kube=unreachable_kube(), config=config)
+    for name, raw in (("terminate-idle", {}), ("cancel-query", {"pid": "42"})):
+        action = ACTIONS[name]
+        preview = await action.preview(env, config.target("data-processor"), action.parse(raw, config))
+        assert preview.blocked and "TARGET_DATABASE_URL" in preview.blocked
