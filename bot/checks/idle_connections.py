@@ -32,12 +32,7 @@ class IdleConnectionsCheck:
         causes = _idle_causes(evidence) + _in_transaction_causes(evidence, ctx.thresholds.query_long_s)
         status = Status.WARN if causes else Status.OK
         share = evidence.idle / evidence.max_connections if evidence.max_connections else 0.0
-        summary = (
-            f"{evidence.idle} idle connection(s) ({percent(share)} of max_connections), oldest idle "
-            f"{duration(evidence.idle_oldest_s)}; {evidence.idle_over_hour} idle for more than an hour. "
-            f"{evidence.idle_in_transaction} idle in transaction, oldest "
-            f"{duration(evidence.idle_in_transaction_oldest_s)}."
-        )
+        summary = _summary(evidence, share)
         in_tx_limit = ctx.thresholds.query_long_s
         in_tx_late = (evidence.idle_in_transaction_oldest_s or 0.0) > in_tx_limit
         facts = (
@@ -45,9 +40,10 @@ class IdleConnectionsCheck:
                  Status.WARN if share >= IDLE_SHARE_WARN else Status.OK),
             Fact("idle > 1 h", str(evidence.idle_over_hour), "0",
                  Status.WARN if evidence.idle_over_hour else Status.OK),
-            Fact("oldest idle", duration(evidence.idle_oldest_s)),
+            Fact("oldest idle", duration(evidence.idle_oldest_s) if evidence.idle else "none"),
             Fact("idle in transaction", str(evidence.idle_in_transaction)),
-            Fact("oldest idle in transaction", duration(evidence.idle_in_transaction_oldest_s),
+            Fact("oldest idle in transaction",
+                 duration(evidence.idle_in_transaction_oldest_s) if evidence.idle_in_transaction else "none",
                  duration(in_tx_limit), Status.WARN if in_tx_late else Status.OK),
         )
         lines = tuple(
@@ -57,6 +53,16 @@ class IdleConnectionsCheck:
         )[:5]
         return Finding(self.name, self.title, status, summary, facts=facts, evidence=lines, causes=causes,
                        guide_section=self.guide_section)
+
+
+def _summary(usage: ConnectionUsage, share: float) -> str:
+    idle = f"{usage.idle} idle connection(s) ({percent(share)} of max_connections)"
+    if usage.idle:
+        idle += f", oldest idle {duration(usage.idle_oldest_s)}"
+    in_tx = f"{usage.idle_in_transaction} idle in transaction"
+    if usage.idle_in_transaction:
+        in_tx += f", oldest {duration(usage.idle_in_transaction_oldest_s)}"
+    return f"{idle}; {usage.idle_over_hour} idle for more than an hour. {in_tx}."
 
 
 def _idle_causes(usage: ConnectionUsage) -> tuple[Cause, ...]:

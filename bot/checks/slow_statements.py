@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.checks.base import CheckContext, SourceSet
 from bot.checks.db_shared import POSTGRES_NOT_SET, duration, not_configured, one_line
 from bot.model import Cause, Fact, Finding, Status
@@ -9,6 +11,7 @@ from bot.sources.db_records import StatementStats
 
 TOP = 10
 SHOWN = 5
+FILTERS = re.compile(r"\b(where|join)\b", re.I)
 
 
 class SlowStatementsCheck:
@@ -59,13 +62,16 @@ def _line(stmt: StatementStats) -> str:
 
 
 def _cause(slow: list[StatementStats]) -> Cause:
+    filtering = [s for s in slow if FILTERS.search(s.query)]
+    # A missing index is the guide's first explanation for a slow statement that filters or joins; when
+    # one is found those statements are its evidence rather than a separate cause. A bulk load or a
+    # pg_sleep has nothing an index could speed up, so it stands on its own.
+    shown = filtering or slow
     return Cause(
         key="slow_query",
-        title=f"Slow statement: mean {duration(slow[0].mean_ms / 1000)}: {one_line(slow[0].query, 80)}",
+        title=f"Slow statement: mean {duration(shown[0].mean_ms / 1000)}: {one_line(shown[0].query, 80)}",
         confidence=0.4,
-        evidence=tuple(_line(s) for s in slow[:3]),
+        evidence=tuple(_line(s) for s in shown[:3]),
         guide_section="Slow Database Queries",
-        # A missing index is the guide's first explanation for a slow statement; when one is found the
-        # slow statements are its evidence rather than a separate cause.
-        supports=("missing_index",),
+        supports=("missing_index",) if filtering else (),
     )

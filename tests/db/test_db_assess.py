@@ -69,6 +69,8 @@ def test_unset_database_is_no_data_naming_the_setting() -> None:
 def test_idle_connections_counts_ages_and_the_guides_one_hour() -> None:
     calm = IdleConnectionsCheck().assess(usage(20, idle=5, idle_oldest_s=30), CTX)
     assert calm.status is Status.OK and calm.causes == ()
+    assert calm.summary == ("5 idle connection(s) (5.0 % of max_connections), oldest idle 30.0 s; "
+                            "0 idle for more than an hour. 0 idle in transaction.")
     old = IdleConnectionsCheck().assess(usage(40, idle=12, idle_oldest_s=7300, idle_over_hour=4), CTX)
     assert old.status is Status.WARN and "4 idle for more than an hour" in old.summary and "2.0 h" in old.summary
     cause = old.causes[0]
@@ -179,6 +181,14 @@ def test_slow_statements_fold_into_the_missing_index() -> None:
     assert [c.key for c in causes] == ["missing_index"] and causes[0].confidence == 0.7
 
 
+def test_slow_statement_an_index_cannot_help_stands_alone() -> None:
+    bulk = _stmt("INSERT INTO orders SELECT g FROM generate_series($1, $2) g", 1600)
+    load = SlowStatementsCheck().assess((bulk,), CTX)
+    assert load.causes[0].supports == ()
+    mixed = SlowStatementsCheck().assess((bulk, _stmt("SELECT * FROM orders WHERE status = $1", 1200)), CTX)
+    assert mixed.causes[0].supports == ("missing_index",) and "WHERE status" in mixed.causes[0].evidence[0]
+
+
 # -- too_many_clients ------------------------------------------------------------------------------
 def test_too_many_clients_in_logs_is_pool_exhaustion() -> None:
     refused = 'psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients already'
@@ -238,7 +248,7 @@ def test_cache_pressure_with_evictions_proposes_flush() -> None:
     cause = full.causes[0]
     assert cause.key == "cache_pressure" and "low hit ratio" in cause.title
     assert [p.action for p in cause.proposals] == ["flush-cache"]
-    assert "2,500/h" in next(f.value for f in full.facts if f.label == "evicted keys")
+    assert "2,500/h over 2.0 h uptime" in next(f.value for f in full.facts if f.label == "evicted keys")
 
 
 def test_healthy_or_unbounded_cache_is_ok_and_low_hits_alone_do_not_flush() -> None:
@@ -249,3 +259,9 @@ def test_healthy_or_unbounded_cache_is_ok_and_low_hits_alone_do_not_flush() -> N
     assert misses.status is Status.WARN and misses.causes == ()
     slow = CacheCheck().assess(_cache(40 * 2**20, 100 * 2**20, 0, 9000, 100, ping_ms=180), CTX)
     assert slow.status is Status.WARN
+    # Evicted long ago, now half empty and hitting well: nothing to flush.
+    settled = CacheCheck().assess(_cache(50 * 2**20, 100 * 2**20, 300, 9000, 100), CTX)
+    assert settled.status is Status.WARN and settled.causes == ()
+    # Just evicted, settled below the limit, lookups missing: at its limit, flushing is proposed.
+    evicting = CacheCheck().assess(_cache(80 * 2**20, 100 * 2**20, 1800, 150, 1850), CTX)
+    assert evicting.status is Status.WARN and [p.action for p in evicting.causes[0].proposals] == ["flush-cache"]
