@@ -4,6 +4,12 @@ Frozen values and a Protocol only: no I/O here and nothing about Slack. The appr
 action as: `parse` the raw params -> `preview` (shown to the approver; its `state` is what the proposal was
 made on) -> after approval `fingerprint` (re-read; any key differing from `preview.state` means the target
 changed, so refuse and re-propose) -> `execute` -> wait for `settled` -> re-run `verify_symptom`'s runbook.
+
+`preview`, `fingerprint` and `execute` raise ActionError for a refusal (message for the user) and let
+SourceError through when the platform could not be reached. `execute` re-reads what it needs and is safe to
+retry: a second execute of the same params leaves the same end state. Rollback with the default "previous"
+revision is the exception that needs the fingerprint check: once undone, "previous" names another revision,
+and the changed `revision` key is what stops a second undo.
 """
 
 from __future__ import annotations
