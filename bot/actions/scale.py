@@ -10,11 +10,22 @@ from bot.actions.common import deployment_fingerprint, deployment_state, dry_run
 from bot.actions.params import integer, only
 from bot.config import OpsConfig
 from bot.model import Proposal, Symptom, Target
+from bot.sources.records import HpaInfo
 
 
 @dataclass(frozen=True)
 class ScaleParams:
     replicas: int
+
+
+def _autoscaler_note(hpa: HpaInfo | None, replicas: int) -> str | None:
+    """An HPA moves a manual scale back into its own range; say so before someone relies on it."""
+    if hpa is None:
+        return None
+    if replicas > hpa.max_replicas or replicas < hpa.min_replicas:
+        return (f"HPA {hpa.name} keeps replicas within {hpa.min_replicas}..{hpa.max_replicas}: it will scale "
+                f"back from {replicas}; change the HPA's bounds for a lasting change")
+    return f"HPA {hpa.name} ({hpa.min_replicas}..{hpa.max_replicas}) may change the count again as load changes"
 
 
 class Scale:
@@ -36,10 +47,11 @@ class Scale:
             return Preview(summary=f"{target.deployment} already runs {params.replicas} replicas; nothing to change",
                            state=deployment_state(deployment))
         accepted = await env.kube.scale(target, params.replicas, dry_run=True)
+        note = _autoscaler_note(await env.kube.hpa(target), params.replicas)
         return Preview(
             summary=f"Scale {target.deployment} from {deployment.replicas} to {accepted} replicas",
             changes=(f"deployment/{target.deployment} spec.replicas: {deployment.replicas} -> {accepted}"
-                     " (server dry run accepted)",),
+                     " (server dry run accepted)",) + ((note,) if note else ()),
             state=deployment_state(deployment),
         )
 

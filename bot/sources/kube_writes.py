@@ -27,7 +27,9 @@ from bot.sources.admin_records import (
     UndoResult,
 )
 from bot.sources.errors import SourceError
+from bot.sources.kube import KubeSource
 from bot.sources.kube_undo import RESTARTED_AT, choose_revision, templates_equal, undo_annotations, undo_patch
+from bot.sources.records import HpaInfo
 
 SOURCE = "kubernetes"
 FIELD_MANAGER = "opsbot"
@@ -47,6 +49,7 @@ class KubeWriter:
         self._apps = client.AppsV1Api(api_client)
         self._core = client.CoreV1Api(api_client)
         self._timeout = (min(timeout_s, 3.0), timeout_s)
+        self._reader = KubeSource(api_client, timeout_s=timeout_s)  # the diagnosis reads, reused
 
     async def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         kwargs["_request_timeout"] = self._timeout
@@ -54,7 +57,7 @@ class KubeWriter:
             return await asyncio.to_thread(fn, *args, **kwargs)
         except ApiException as exc:
             error = NotFound if exc.status == 404 else SourceError
-            raise error(SOURCE, f"{what}: HTTP {exc.status} {exc.reason}{_status_message(exc)}") from exc
+            raise error(SOURCE, f"{what}: HTTP {exc.status} {exc.reason}{_status_message(exc)}", exc.status) from exc
         except urllib3.exceptions.HTTPError as exc:
             raise SourceError(SOURCE, f"{what}: API server unreachable ({type(exc).__name__})") from exc
 
@@ -147,6 +150,16 @@ class KubeWriter:
             _content_type=JSON_PATCH, **_dry(dry_run),
         )
         return result
+
+    async def hpa(self, target: Target) -> HpaInfo | None:
+        """The autoscaler that would move a manual scale back into its range; None without one (or on a
+        server without autoscaling/v2)."""
+        try:
+            return await self._reader.hpa(target)
+        except SourceError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     # -- pods ----------------------------------------------------------------------------------------
 

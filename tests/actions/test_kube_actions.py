@@ -45,6 +45,7 @@ async def test_scale_preview_is_a_dry_run_and_execute_scales(env: ActionEnv, con
     assert snapshot(sandbox, "api-gateway") == before
     assert any(path.endswith("/deployments/api-gateway/scale") for path in dry_run_writes(sandbox))
     assert "4 -> 8" in preview.changes[0] and preview.blocked is None
+    assert "HPA api-gateway (3..12)" in preview.changes[1]
 
     outcome = await action.execute(env, target, params)
     assert outcome.ok and deployment(sandbox, "api-gateway")["spec"]["replicas"] == 8
@@ -68,6 +69,12 @@ def test_scale_bounds_are_refused_with_a_clear_message(config: OpsConfig, raw: d
                                                        message: str) -> None:
     with pytest.raises(ActionError, match=message):
         ACTIONS["scale"].parse(raw, config)
+
+
+async def test_scale_beyond_the_autoscaler_says_it_will_not_last(env: ActionEnv, config: OpsConfig) -> None:
+    action, params, target = prepared(config, "scale", "data-processor", {"replicas": "20"})
+    preview = await action.preview(env, target, params)
+    assert "keeps replicas within 2..15" in preview.changes[1] and "scale back from 20" in preview.changes[1]
 
 
 def test_scale_bounds_follow_the_ops_config(config: OpsConfig) -> None:
