@@ -1,0 +1,375 @@
+"""From a diagnosis to a verified fix: offer its proposals, review a click, approve, verify, revert on time.
+
+This sits on the approvals API (`bot.approvals.Approvals`) and adds what the Slack handlers and the demo
+console share, so both behave the same:
+
+* `offer` turns the top causes' proposals into stored requests (one per action: a newer proposal of the
+  same action on the same service supersedes the older one) and remembers the diagnosis' symptom-check
+  finding as the "before" of a later verification;
+* `review` is the preview shown on a click: every check a click gets, then the dry run, changing nothing;
+* `approve` records the baseline and calls the core, which authorises and executes exactly once;
+* `verify` waits for the change to settle, then `action_limits.verify_delay_s`, re-runs the runbook and
+  compares the symptom check before and after;
+* `schedule_revert` runs a timed change's revert (debug logging, memory bump) in this process when it is
+  due, audited as `opsbot`. Moving it to the leader replica's scheduler is issue 7's job.
+
+Core only: no Slack. Identities are Slack user ids from the signed payload, or `opsbot` for the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.actions import ACTIONS
+from bot.actions.base import Action, ActionEnv, ActionError, Outcome, Preview, changed_keys
+from bot.approvals import Approvals, Approver, Decision, ProposalError, Proposed, Requirement, requirement
+from bot.approvals.policy import refusal
+from bot.approvals.service import BOT_ACTOR
+from bot.checks import CHECKS
+from bot.checks.base import SourceSet
+from bot.config import OpsConfig
+from bot.engine import context_for, diagnose, run_check
+from bot.model import Diagnosis, Finding, Proposal, Symptom
+from bot.runbooks import Runbook
+from bot.sources.errors import SourceError
+from bot.store.approvals import ApprovalRequest, AuditEntry, AuditEvent, RequestStatus
+from bot.verification import SETTLE_POLL_S, SETTLE_TIMEOUT_S, Trend, Verification, compare, wait_settled
+from bot.wiring import Deps
+
+log = logging.getLogger(__name__)
+# Causes beyond the first few are long shots; offering their fixes as buttons invites the wrong click.
+MAX_CAUSES_OFFERED = 3
+# Baselines of proposals nobody clicked are dropped oldest first past this many.
+MAX_BASELINES = 500
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One proposal of a diagnosis: stored as a request (a button), or why it cannot be offered."""
+
+    proposal: Proposal
+    proposed: Proposed | None = None
+    unavailable: str | None = None
+
+
+@dataclass(frozen=True)
+class Review:
+    """What a click on a proposal shows before anyone approves. `refused` says why this person may not
+    approve it (ephemeral, naming `required_role`); otherwise `preview` is the dry run right now."""
+
+    request: ApprovalRequest | None
+    refused: str | None = None
+    required_role: str | None = None
+    preview: Preview | None = None
+    needed: Requirement | None = None
+    title: str = ""
+    risk: str = ""
+    stale: tuple[str, ...] = ()  # state keys that moved since the proposal: approving will re-propose
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class _Baseline:
+    symptom: Symptom
+    finding: Finding | None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Remediation:
+    def __init__(
+        self,
+        approvals: Approvals,
+        *,
+        actions: Mapping[str, Action[Any]],
+        config: OpsConfig,
+        env: ActionEnv,
+        sources: SourceSet,
+        runbooks: Mapping[Symptom, Runbook],
+        dry_run: bool = False,
+        settle_timeout_s: float = SETTLE_TIMEOUT_S,
+        settle_poll_s: float = SETTLE_POLL_S,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.approvals = approvals
+        self._actions = actions
+        self._config = config
+        self._env = env
+        self._sources = sources
+        self._runbooks = runbooks
+        self.dry_run = dry_run or env.dry_run
+        self._settle_timeout_s = settle_timeout_s
+        self._settle_poll_s = settle_poll_s
+        self._clock = clock
+        self._proposed_on: dict[str, _Baseline] = {}  # request id -> the proposing diagnosis' measurement
+        self._before: dict[str, _Baseline] = {}  # request id -> the measurement taken when it was approved
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def read_only(self) -> bool:
+        return self._config.read_only
+
+    # -- offering -----------------------------------------------------------------------------------
+    async def offer(self, diag: Diagnosis, requester: str, channel: str | None = None) -> list[Offer]:
+        """Store a request for each distinct action the top causes propose; nothing when read-only."""
+        if self.read_only:
+            return []
+        offers: list[Offer] = []
+        seen: set[str] = set()
+        for cause in diag.causes[:MAX_CAUSES_OFFERED]:
+            for proposal in cause.proposals:
+                if proposal.action in seen:
+                    continue  # the store would supersede the first with the second: keep the better-ranked one
+                seen.add(proposal.action)
+                offers.append(await self._offer_one(diag, proposal, requester, channel))
+        return offers
+
+    async def _offer_one(self, diag: Diagnosis, proposal: Proposal, requester: str, channel: str | None) -> Offer:
+        try:
+            proposed = await self.approvals.propose(
+                proposal.action, diag.target.service, proposal.params, requester, channel=channel
+            )
+        except ProposalError as exc:
+            return Offer(proposal, unavailable=str(exc))
+        measured = _Baseline(diag.symptom, _symptom_finding(diag, self._runbooks))
+        self._remember(self._proposed_on, proposed.request.id, measured)
+        return Offer(proposal, proposed=proposed)
+
+    async def propose(
+        self, proposal: Proposal, service: str, requester: str, channel: str | None = None
+    ) -> Proposed | None:
+        """A single follow-up proposal (a revert); None when it cannot be offered now (logged)."""
+        if self.read_only:
+            return None
+        try:
+            return await self.approvals.propose(proposal.action, service, proposal.params, requester, channel=channel)
+        except ProposalError as exc:
+            log.info("not offering %s on %s: %s", proposal.label, service, exc)
+            return None
+
+    async def attach(self, offers: Sequence[Offer | Proposed], channel: str, message_ts: str) -> None:
+        """Record the message the buttons went out in; clicks from elsewhere are refused."""
+        for item in offers:
+            proposed = item.proposed if isinstance(item, Offer) else item
+            if proposed is not None:
+                await self.approvals.attach_message(proposed.request.id, channel, message_ts)
+
+    # -- a click ------------------------------------------------------------------------------------
+    async def review(
+        self, request_id: str, approver: Approver, *, channel: str | None = None, message_ts: str | None = None
+    ) -> Review:
+        """The preview for a click, after the checks a click gets. Changes nothing; audited."""
+        store = self.approvals.store
+        request = await store.get(request_id)
+        if request is None:
+            detail = f"review of unknown request {request_id[:64]!r}"
+            await store.append_audit(AuditEntry(approver.id, AuditEvent.REFUSED, "unknown", "unknown", detail=detail))
+            return Review(None, refused="This request does not exist.")
+        await store.append_audit(AuditEntry.of(request, approver.id, AuditEvent.CLICKED, "opened the preview"))
+        action = self._actions.get(request.action)
+        refused, role = self._click_refusal(request, action, approver, channel, message_ts)
+        if refused is not None or action is None:
+            message = refused or "This action is not available in this version of the bot."
+            await store.append_audit(AuditEntry.of(request, approver.id, AuditEvent.REFUSED, f"preview: {message}"))
+            return Review(request, refused=message, required_role=role)
+        try:
+            _, preview = await self.approvals.preview(request.action, request.service, request.params)
+        except ProposalError as exc:
+            return Review(request, refused=str(exc))
+        return Review(
+            request,
+            preview=preview,
+            needed=requirement(self._config, action),
+            title=action.title,
+            risk=str(action.risk),
+            stale=tuple(changed_keys(request.state, preview.state)),
+            dry_run=self.dry_run,
+        )
+
+    def _click_refusal(
+        self,
+        request: ApprovalRequest,
+        action: Action[Any] | None,
+        approver: Approver,
+        channel: str | None,
+        message_ts: str | None,
+    ) -> tuple[str | None, str | None]:
+        """The same refusals the core's approve gives, checked without executing (for the preview)."""
+        if channel is not None and request.channel is not None and (
+            channel != request.channel or (message_ts and request.message_ts and message_ts != request.message_ts)
+        ):
+            return "This button does not belong to the message the request was posted in.", None
+        if self.read_only:
+            return "The bot is in read-only mode (ops config read_only): nothing is executed.", None
+        if action is None:
+            return None, None
+        if request.status is not RequestStatus.PENDING:
+            by = f" by {request.decided_by}" if request.decided_by else ""
+            return f"Already handled: {request.status}{by}.", None
+        if request.expires_at <= self._clock():
+            return "This request has expired; run the diagnosis again for a fresh proposal.", None
+        refused = refusal(self._config, requirement(self._config, action), approver, request.requester)
+        if refused is not None:
+            return refused.message, refused.required_role
+        return None, None
+
+    async def approve(self, request_id: str, approver: Approver) -> Decision:
+        """Take the "before" measurement, then let the core authorise and execute exactly once."""
+        request = await self.approvals.store.get(request_id)
+        if request is not None and request.status is RequestStatus.PENDING and not self.dry_run:
+            action = self._actions.get(request.action)
+            needed = requirement(self._config, action) if action is not None else None
+            if needed is not None and refusal(self._config, needed, approver, request.requester) is None:
+                await self._take_baseline(request)
+        return await self.approvals.approve(request_id, approver)
+
+    async def deny(self, request_id: str, approver: Approver) -> Decision:
+        return await self.approvals.deny(request_id, approver)
+
+    # -- verification -------------------------------------------------------------------------------
+    def verify_symptom(self, request: ApprovalRequest) -> Symptom | None:
+        """The action's own symptom when a runbook exists for it, else the proposing diagnosis' symptom."""
+        action = self._actions.get(request.action)
+        own = action.verify_symptom if action is not None else None
+        if own is not None and own in self._runbooks:
+            return own
+        origin = self._proposed_on.get(request.id)
+        return origin.symptom if origin is not None and origin.symptom in self._runbooks else None
+
+    async def _take_baseline(self, request: ApprovalRequest) -> None:
+        symptom = self.verify_symptom(request)
+        if symptom is None:
+            return
+        origin = self._proposed_on.get(request.id)
+        if origin is not None and origin.symptom is symptom and origin.finding is not None:
+            self._remember(self._before, request.id, origin)
+            return
+        self._remember(self._before, request.id, _Baseline(symptom, await self._measure_symptom(symptom, request)))
+
+    async def _measure_symptom(self, symptom: Symptom, request: ApprovalRequest) -> Finding | None:
+        """Only the symptom check: the baseline is taken while an approver waits."""
+        name = self._runbooks[symptom].symptom_check
+        if name is None or name not in CHECKS:
+            return None
+        ctx = context_for(self._config, self._config.target(request.service))
+        return await run_check(CHECKS[name], self._sources, ctx, self._config.diagnosis.check_timeout_s)
+
+    async def verify(self, request: ApprovalRequest, outcome: Outcome) -> Verification:
+        """After a successful execution: settle, wait the configured delay, re-run, compare."""
+        action = self._actions.get(request.action)
+        revert = outcome.revert if outcome.reverts_at is None else None
+        symptom = self.verify_symptom(request)
+        base = Verification(request.id, request.service, symptom, Trend.UNKNOWN, "", revert=revert)
+        if action is None:
+            return _with(base, note="the action is not available in this version of the bot")
+        target = self._config.target(request.service)
+        try:
+            params = action.parse(request.params, self._config)
+        except ActionError as exc:
+            return _with(base, note=str(exc))
+        settled = await wait_settled(
+            lambda: action.settled(self._env, target, params),
+            timeout_s=self._settle_timeout_s,
+            poll_s=self._settle_poll_s,
+        )
+        await asyncio.sleep(self._config.action_limits.verify_delay_s)
+        if symptom is None:
+            return _with(base, settled=settled, note="there is no runbook to re-run for this action")
+        runbook = self._runbooks[symptom]
+        diag = await diagnose(runbook, self._sources, self._config, target)
+        before = self._before.pop(request.id, None)
+        after = _symptom_finding(diag, self._runbooks)
+        trend, why = compare(before.finding if before is not None else None, after)
+        if not settled:
+            why = f"the rollout had not settled after {self._settle_timeout_s:g} s; {why}"
+        return Verification(request.id, request.service, symptom, trend, why,
+                            before=before.finding if before else None, after=after, settled=settled, revert=revert)
+
+    # -- timed reverts ------------------------------------------------------------------------------
+    def schedule_revert(
+        self, request: ApprovalRequest, outcome: Outcome, on_done: Callable[[Decision], Awaitable[None]]
+    ) -> bool:
+        """For a timed change, run its revert when due (in this process); False when there is none."""
+        if outcome.reverts_at is None or outcome.revert is None or outcome.dry_run:
+            return False
+        self.spawn(self._revert_when_due(request, outcome.revert, outcome.reverts_at, on_done))
+        return True
+
+    async def _revert_when_due(
+        self,
+        request: ApprovalRequest,
+        revert: Proposal,
+        due: datetime,
+        on_done: Callable[[Decision], Awaitable[None]],
+    ) -> None:
+        await asyncio.sleep(max(0.0, (due - self._clock()).total_seconds()))
+        try:
+            proposed = await self.approvals.propose(
+                revert.action, request.service, revert.params, BOT_ACTOR, channel=request.channel
+            )
+            # The bot acts on what a person already approved, as a local operator would: audited, not gated.
+            decision = await self.approvals.approve(proposed.request.id, Approver(id=BOT_ACTOR, local=True))
+        except (ProposalError, SourceError) as exc:
+            log.warning("timed revert of %s on %s could not run: %s", request.action, request.service, exc)
+            return
+        await on_done(decision)
+
+    def spawn(self, work: Awaitable[None]) -> None:
+        """Run follow-up work (verification, timed reverts) after the click's handler has returned."""
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("follow-up work failed")
+
+        task = asyncio.get_running_loop().create_task(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for follow-up work started so far (the demo and tests wait for the verdict)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def cancel_pending(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _remember(self, table: dict[str, _Baseline], request_id: str, baseline: _Baseline) -> None:
+        table[request_id] = baseline
+        while len(table) > MAX_BASELINES:
+            del table[next(iter(table))]
+
+
+def _symptom_finding(diag: Diagnosis, runbooks: Mapping[Symptom, Runbook]) -> Finding | None:
+    """The finding of the check that measures the symptom itself (the runbook's first check)."""
+    runbook = runbooks.get(diag.symptom)
+    name = runbook.symptom_check if runbook is not None else None
+    return next((f for f in diag.findings if f.check == name), None) if name else None
+
+
+def _with(base: Verification, *, note: str, settled: bool = True) -> Verification:
+    return Verification(base.request_id, base.service, base.symptom, base.trend, note,
+                        settled=settled, revert=base.revert)
+
+
+def build_remediation(deps: Deps) -> Remediation:
+    """One per process: it keeps the baselines of this process' proposals and its follow-up tasks."""
+    return Remediation(
+        deps.approvals,
+        actions=ACTIONS,
+        config=deps.config,
+        env=deps.action_env,
+        sources=deps.sources,
+        runbooks=deps.runbooks,
+        dry_run=deps.settings.opsbot_dry_run,
+    )

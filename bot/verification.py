@@ -1,0 +1,108 @@
+"""Did the fix work? Wait for the action to settle, re-run the symptom's runbook, compare before and after.
+
+The comparison reads the runbook's symptom check (its first check, which measures the symptom itself): a
+lower status is better; at the same status its key number (the first fact, e.g. the error rate) decides,
+lower being better, with a tolerance so that noise reads as "unchanged". Core only: no Slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.actions.base import ActionError
+from bot.model import Fact, Finding, Proposal, Status, Symptom
+from bot.sources.errors import SourceError
+
+# Rollouts of a few replicas finish in a minute or two; past this, waiting longer tells nothing new and
+# the verdict says the rollout had not settled.
+SETTLE_TIMEOUT_S = 300.0
+SETTLE_POLL_S = 2.0
+# A key number moving by less than this share of itself is noise, not a change.
+RELATIVE_TOLERANCE = 0.10
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_UNJUDGEABLE = frozenset({Status.ERROR, Status.NO_DATA})
+
+
+class Trend(StrEnum):
+    BETTER = "better"
+    UNCHANGED = "unchanged"
+    WORSE = "worse"
+    UNKNOWN = "unknown"  # nothing to compare: no runbook, a failed check, or no baseline
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The verdict on one executed request. `before`/`after` are the symptom check's findings."""
+
+    request_id: str
+    service: str
+    symptom: Symptom | None
+    trend: Trend
+    note: str
+    before: Finding | None = None
+    after: Finding | None = None
+    settled: bool = True
+    revert: Proposal | None = None
+
+    @property
+    def key_fact_before(self) -> Fact | None:
+        return key_fact(self.before)
+
+    @property
+    def key_fact_after(self) -> Fact | None:
+        return key_fact(self.after)
+
+
+def key_fact(finding: Finding | None) -> Fact | None:
+    return finding.facts[0] if finding is not None and finding.facts else None
+
+
+def key_number(finding: Finding | None) -> float | None:
+    """The first number in the key fact's value (`12.1 %` -> 12.1, `1,204 ms` -> 1204)."""
+    fact = key_fact(finding)
+    match = _NUMBER.search(fact.value) if fact is not None else None
+    return float(match.group().replace(",", "")) if match else None
+
+
+def compare(before: Finding | None, after: Finding | None) -> tuple[Trend, str]:
+    """Pure: the trend from the symptom check's finding before to the one after, and why."""
+    if before is None or after is None:
+        return Trend.UNKNOWN, "no measurement from before the action to compare with" if after else "no result"
+    if after.status in _UNJUDGEABLE:
+        return Trend.UNKNOWN, f"the check could not measure afterwards: {after.summary}"
+    if before.status in _UNJUDGEABLE:
+        return Trend.UNKNOWN, "the check had not measured before the action"
+    if after.status.rank != before.status.rank:
+        trend = Trend.BETTER if after.status.rank < before.status.rank else Trend.WORSE
+        return trend, f"status {before.status} -> {after.status}"
+    old, new = key_number(before), key_number(after)
+    if old is None or new is None:
+        return Trend.UNCHANGED, f"status still {after.status}"
+    if abs(new - old) <= RELATIVE_TOLERANCE * max(abs(old), abs(new)):
+        return Trend.UNCHANGED, f"status still {after.status}; the key number moved by less than 10 %"
+    trend = Trend.BETTER if new < old else Trend.WORSE
+    return trend, f"status still {after.status}; the key number went {'down' if new < old else 'up'}"
+
+
+async def wait_settled(
+    settled: Callable[[], Awaitable[bool]],
+    *,
+    timeout_s: float = SETTLE_TIMEOUT_S,
+    poll_s: float = SETTLE_POLL_S,
+) -> bool:
+    """Poll `settled` until True or the timeout; a failing read counts as not settled yet."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if await settled():
+                return True
+        except (SourceError, ActionError):
+            pass  # a read failing mid-rollout is retried until the deadline, never fatal here
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(poll_s)

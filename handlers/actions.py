@@ -1,0 +1,237 @@
+"""Approval clicks: a proposal button opens the preview modal, submitting it approves, Deny declines.
+
+Thin: ack first, then the core (`bot.remediation`). The clicker is only ever `body["user"]["id"]` from the
+signed payload (plus the configured user groups Slack says they are in); the button value and the modal's
+private_metadata are lookup keys for the stored request, nothing more. Refusals go to the clicker alone
+(`chat.postEphemeral`); settled requests replace their buttons in the message with who did what, when, and
+the result; a verified success is followed by the verdict in the thread, with the revert where one exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.actions.base import Outcome
+from bot.approvals import Approver, Decision, DecisionKind, Proposed, RefusalReason
+from bot.remediation import Offer, Remediation
+from bot.render.approval_blocks import (
+    DENY_ACTION,
+    MODAL_CALLBACK,
+    REVIEW_ACTION,
+    loading_view,
+    mention,
+    notice_message,
+    notice_view,
+    preview_view,
+    proposal_message,
+    request_id_of,
+    settle_buttons,
+    verification_message,
+)
+from bot.render.approval_text import decision_line, hhmm, refusal_line
+from bot.render.limits import escape_mrkdwn
+from bot.store.approvals import ApprovalRequest
+from bot.wiring import Deps
+from handlers.slack_posting import post
+from handlers.usergroups import UserGroups
+
+log = logging.getLogger(__name__)
+# conversations.replies pages to read looking for the message to update (200 messages each).
+MAX_REPLY_PAGES = 10
+# Refusals that finish the request for good: its buttons are replaced, not just answered privately.
+_SETTLING_REFUSALS = frozenset({RefusalReason.EXPIRED, RefusalReason.TARGET_CHANGED})
+
+
+def register(app: AsyncApp, deps: Deps, flow: Remediation, groups: UserGroups) -> None:
+    async def approver(client: AsyncWebClient, user: str) -> Approver:
+        return Approver.slack_user(user, await groups.groups_of(client, deps.config, user))
+
+    async def on_review(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user = str(body["user"]["id"])
+        request_id = str(action.get("value") or "")
+        container = body.get("container") or {}
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+        view_id = await _open_loading(client, str(body.get("trigger_id") or ""), request_id)
+        review = await flow.review(
+            request_id, await approver(client, user), channel=channel, message_ts=container.get("message_ts")
+        )
+        if review.refused is not None:
+            text = refusal_line(review.refused, review.required_role, escape_mrkdwn)
+            await _update_view(client, view_id, notice_view(request_id, text))
+            await _ephemeral(client, channel, user, text)
+            return
+        await _update_view(client, view_id, preview_view(review))
+
+    async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()  # closes the modal; the result arrives in the channel, the refusal privately
+        user = str(body["user"]["id"])
+        request_id = request_id_of(view)
+        if request_id is None:
+            return
+        decision = await flow.approve(request_id, await approver(client, user))
+        await _after_decision(client, flow, decision, user)
+
+    async def on_deny(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user = str(body["user"]["id"])
+        decision = await flow.deny(str(action.get("value") or ""), await approver(client, user))
+        view_id = (body.get("view") or {}).get("id")
+        text = ("Declined: nothing was changed." if decision.kind is DecisionKind.DENIED
+                else refusal_line(decision.message, decision.required_role, escape_mrkdwn))
+        await _update_view(client, view_id, notice_view(str(action.get("value") or ""), text))
+        await _after_decision(client, flow, decision, user)
+
+    app.action(re.compile(f"^{REVIEW_ACTION}-\\d+$"))(on_review)
+    app.action(DENY_ACTION)(on_deny)
+    app.view(MODAL_CALLBACK)(on_submit)
+
+
+# -- posting a diagnosis' proposals -------------------------------------------------------------------------
+
+
+async def settle_superseded(client: AsyncWebClient, offers: list[Offer]) -> None:
+    """Older proposals of the same action on the same service lose their buttons."""
+    line = f"Superseded at {hhmm(datetime.now(UTC))} by a newer proposal — nothing was changed."
+    for offer in offers:
+        for old in offer.proposed.superseded if offer.proposed is not None else ():
+            await settle_message(client, old, line)
+
+
+# -- after a decision -------------------------------------------------------------------------------------------
+
+
+async def _after_decision(client: AsyncWebClient, flow: Remediation, decision: Decision, clicker: str) -> None:
+    request = decision.request
+    channel = request.channel if request is not None else None
+    if decision.kind in (DecisionKind.REFUSED, DecisionKind.PREVIEWED):
+        text = (escape_mrkdwn(decision.message) if decision.kind is DecisionKind.PREVIEWED
+                else refusal_line(decision.message, decision.required_role, escape_mrkdwn))
+        await _ephemeral(client, channel, clicker, text)
+        if decision.reason not in _SETTLING_REFUSALS:
+            return
+    line = decision_line(decision, clicker, datetime.now(UTC), mention, escape_mrkdwn)
+    if request is None or line is None:
+        return
+    thread_ts = await settle_message(client, request, line)
+    if channel is None or thread_ts is None:
+        return
+    thread = _Thread(client, channel, thread_ts)
+    if decision.reproposal is not None:
+        heading = ":arrows_counterclockwise: The target changed since the proposal; here is a fresh one:"
+        await _post_proposal(flow, thread, decision.reproposal, heading)
+    if decision.kind is DecisionKind.SUCCEEDED and decision.outcome is not None and not decision.outcome.dry_run:
+        outcome = decision.outcome
+        flow.spawn(_verify_and_post(flow, thread, request, outcome))
+        flow.schedule_revert(request, outcome, _revert_poster(thread, clicker))
+
+
+@dataclass(frozen=True)
+class _Thread:
+    """Where a request's follow-ups go: the thread of the message that carried its buttons."""
+
+    client: AsyncWebClient
+    channel: str
+    ts: str
+
+    async def post(self, message: dict[str, Any]) -> str:
+        return await post(self.client, self.channel, message, self.ts)
+
+
+async def _verify_and_post(flow: Remediation, thread: _Thread, request: ApprovalRequest, outcome: Outcome) -> None:
+    verification = await flow.verify(request, outcome)
+    revert = (await flow.propose(verification.revert, request.service, request.requester, thread.channel)
+              if verification.revert is not None else None)
+    ts = await thread.post(verification_message(verification, revert))
+    if revert is not None:
+        await flow.attach([revert], thread.channel, ts)
+
+
+def _revert_poster(thread: _Thread, clicker: str) -> Callable[[Decision], Awaitable[None]]:
+    async def posted(decision: Decision) -> None:
+        line = decision_line(decision, clicker, datetime.now(UTC), mention, escape_mrkdwn)
+        await thread.post(notice_message(f":alarm_clock: Timed revert — {line or escape_mrkdwn(decision.message)}"))
+
+    return posted
+
+
+async def _post_proposal(flow: Remediation, thread: _Thread, proposed: Proposed, heading: str) -> None:
+    ts = await thread.post(proposal_message(proposed, heading))
+    await flow.attach([proposed], thread.channel, ts)
+
+
+async def settle_message(client: AsyncWebClient, request: ApprovalRequest, line: str) -> str | None:
+    """Replace the request's buttons in its message by `line`; returns the message's thread (for follow-ups)."""
+    if request.channel is None or request.message_ts is None:
+        return None
+    message = await _find_message(client, request.channel, request.message_ts)
+    if message is None:
+        return request.message_ts
+    blocks = settle_buttons(message.get("blocks") or [], request.id, line, stamp=f"{time.time_ns() % 10**9:09d}")
+    if blocks is not None:
+        try:
+            await client.chat_update(channel=request.channel, ts=request.message_ts,
+                                     text=str(message.get("text") or line), blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("could not update the message of %s: %s", request.id, exc.response.get("error"))
+    return str(message.get("thread_ts") or message["ts"])
+
+
+async def _find_message(client: AsyncWebClient, channel: str, ts: str) -> dict[str, Any] | None:
+    """The message as Slack has it now: its blocks are what the update must resend, minus the buttons."""
+    cursor: str | None = None
+    try:
+        for _ in range(MAX_REPLY_PAGES):
+            page = await client.conversations_replies(channel=channel, ts=ts, limit=200, cursor=cursor)
+            for message in page.get("messages") or []:
+                if message.get("ts") == ts:
+                    return dict(message)
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+    except SlackApiError as exc:
+        log.warning("could not read message %s in %s: %s", ts, channel, exc.response.get("error"))
+    return None
+
+
+# -- small Slack helpers ------------------------------------------------------------------------------------
+
+
+async def _open_loading(client: AsyncWebClient, trigger_id: str, request_id: str) -> str | None:
+    """Open the modal at once: the trigger_id is only good for 3 s and the dry run may take longer."""
+    if not trigger_id:
+        return None
+    try:
+        response = await client.views_open(trigger_id=trigger_id, view=loading_view(request_id))
+    except SlackApiError as exc:
+        log.warning("views.open failed: %s", exc.response.get("error"))
+        return None
+    return str((response.get("view") or {}).get("id") or "") or None
+
+
+async def _update_view(client: AsyncWebClient, view_id: str | None, view: dict[str, Any]) -> None:
+    if not view_id:
+        return
+    try:
+        await client.views_update(view_id=view_id, view=view)
+    except SlackApiError as exc:
+        log.warning("views.update failed: %s", exc.response.get("error"))
+
+
+async def _ephemeral(client: AsyncWebClient, channel: str | None, user: str, text: str) -> None:
+    if not channel:
+        return
+    try:
+        await client.chat_postEphemeral(channel=channel, user=user, text=text)
+    except SlackApiError as exc:
+        log.warning("could not answer %s privately: %s", user, exc.response.get("error"))
