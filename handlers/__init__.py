@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.remediation import Remediation, build_remediation
 from bot.wiring import Deps
-from handlers import commands, events
+from handlers import actions, commands, events
+from handlers.usergroups import UserGroups
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    commands.register(app, deps)
+def register(app: AsyncApp, deps: Deps, flow: Remediation | None = None) -> None:
+    flow = flow or build_remediation(deps)
+    commands.register(app, deps, flow)
+    actions.register(app, deps, flow, UserGroups())
     events.register(app, deps)

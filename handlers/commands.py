@@ -20,14 +20,16 @@ from bot.diagnose_request import (
     parse_diagnose,
 )
 from bot.jwt_inspect import inspect_text
-from bot.render.blocks import diagnosis_messages, error_message, root_done_message, root_message
+from bot.remediation import Remediation
+from bot.render.blocks import error_message, root_done_message, root_message
 from bot.wiring import Deps
+from handlers.proposals import post_findings
 from handlers.slack_posting import post, slack_error_reason, update
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
+def register(app: AsyncApp, deps: Deps, flow: Remediation | None = None) -> None:
     async def diagnose_command(
         ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
@@ -50,14 +52,21 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack(text=f"Diagnosing *{parsed.service}* ({parsed.symptom.value}) — findings follow in the thread.")
         telemetry.COMMANDS.labels("/diagnose", "accepted").inc()
         await run_diagnosis(
-            deps, client, respond, parsed, channel=str(command["channel_id"]), user=str(command["user_id"])
+            deps, client, respond, parsed, channel=str(command["channel_id"]), user=str(command["user_id"]), flow=flow
         )
 
     app.command("/diagnose")(diagnose_command)
 
 
 async def run_diagnosis(
-    deps: Deps, client: AsyncWebClient, respond: AsyncRespond, request: DiagnoseRequest, *, channel: str, user: str
+    deps: Deps,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    request: DiagnoseRequest,
+    *,
+    channel: str,
+    user: str,
+    flow: Remediation | None = None,
 ) -> None:
     target = deps.config.target(request.service)
     try:
@@ -78,8 +87,9 @@ async def run_diagnosis(
     for finding in diag.findings:
         telemetry.CHECKS.labels(finding.check, finding.status.value).inc()
     try:
-        for message in diagnosis_messages(diag, guide_link=deps.config.guide_link):
-            await post(client, channel, message, root_ts)
+        # With `flow`, the causes' proposals go out as approval buttons (handlers.proposals).
+        await post_findings(client, diag, channel=channel, thread_ts=root_ts, requester=user,
+                            guide_link=deps.config.guide_link, flow=flow)
         await update(client, channel, root_ts, root_done_message(diag, user))
     except SlackApiError as exc:
         # The findings exist but Slack would not take them (after the 429 retries): say so privately.

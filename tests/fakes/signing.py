@@ -238,3 +238,27 @@ async def apost_signed(
     headers = _headers(secret, body, content_type, retry_num, retry_reason, timestamp)
     async with httpx.AsyncClient(timeout=timeout) as client:
         return await client.post(url, content=body, headers=headers)
+
+
+def view_submission_payload(
+    view: Mapping[str, Any],
+    *,
+    user_id: str = ALICE,
+    user_name: str = "alice",
+    trigger_id: str = "3333333333333.1111111111.00112233445566778899aabbccddeeff",
+) -> dict[str, Any]:
+    """A view_submission payload for submitting ``view`` (e.g. the modal stored by the fake Slack), shaped
+    like ``view_submission.json``: the view comes back with its ``private_metadata`` and ``state``."""
+    submitted = {"state": {"values": {}}, "hash": f"{time.time():.6f}", "app_id": APP_ID, **dict(view)}
+    return {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID},
+        "api_app_id": APP_ID,
+        "token": "DEPRECATEDverificationTOKEN",
+        "trigger_id": trigger_id,
+        "view": submitted,
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
