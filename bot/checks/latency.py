@@ -81,8 +81,10 @@ class LatencyCheck:
             Cause(
                 key="dependency",
                 title=f"Slow dependency: {names}",
-                # Latency alone cannot prove the call path; the health endpoint's view corroborates it.
-                confidence=0.6,
+                # Latency alone cannot prove the call path (the health endpoint's view corroborates it), and
+                # a dependency merely over the alert line is a weaker suspect than one over the symptom line.
+                confidence=0.6 if any(p95_status(d.stats.p95_ms, ctx) is Status.CRIT
+                                      for d in slow if d.stats is not None) else 0.35,
                 evidence=tuple(
                     f"{d.name} P95 {_ms(d.stats.p95_ms)} = {d.stats.p95_ms / own:.0%} of "
                     f"{evidence.stats.service}'s {_ms(own)}"

@@ -36,6 +36,7 @@ def test_a_dependency_as_slow_as_the_service_is_the_suspect() -> None:
     finding = CHECK.assess(evidence, ctx("api-gateway"))
     (cause,) = finding.causes
     assert cause.key == "dependency" and "business-logic" in cause.title and "auth-service" not in cause.title
+    assert cause.confidence == 0.6
     assert "455 ms = 95% of api-gateway's 480 ms" in cause.evidence[0]
 
 
@@ -56,3 +57,9 @@ def test_an_unreadable_dependency_is_said_not_hidden() -> None:
     finding = CHECK.assess(evidence, ctx("api-gateway"))
     assert finding.status is Status.CRIT and finding.causes == ()
     assert finding.evidence == ("orders-db: latency unavailable (metrics API: HTTP 404)",)
+
+
+def test_a_dependency_only_over_the_alert_line_is_a_weak_suspect() -> None:
+    evidence = LatencyEvidence(_stats(178), (DependencyLatency("data-processor", _stats(170, "data-processor")),))
+    finding = CHECK.assess(evidence, ctx("business-logic"))
+    assert finding.status is Status.WARN and finding.causes[0].confidence == 0.35
