@@ -27,7 +27,8 @@ def _config(**thresholds: Any) -> OpsConfig:
 
 
 @asynccontextmanager
-async def _deps(dsn: str, tmp_path: Path) -> AsyncIterator[Deps]:
+async def _deps(dsn: str, tmp_path: Path, refusals: int = 0) -> AsyncIterator[Deps]:
+    """Deps over the healthy sandbox; `refusals` "too many clients" lines appended to one service pod's log."""
     with Sandbox("healthy") as sandbox:
         kubeconfig = sandbox.write_kubeconfig(tmp_path / "kubeconfig")
         settings = Settings(_env_file=None, kubeconfig=str(kubeconfig), metrics_api_url=sandbox.metrics_url,
@@ -35,6 +36,10 @@ async def _deps(dsn: str, tmp_path: Path) -> AsyncIterator[Deps]:
                             target_database_url=SecretStr(dsn), cache_redis_url=None)
         deps = build_deps(settings, CONFIG)
         try:
+            if refusals:
+                pod = (await deps.sources.kube.pods(TARGET))[0]
+                line = "ERROR psycopg.OperationalError: connection failed: FATAL:  sorry, too many clients already"
+                sandbox.cluster.append_logs(TARGET.namespace, pod.name, pod.containers[0].name, [line] * refusals)
             yield deps
         finally:
             await deps.aclose()
@@ -70,12 +75,26 @@ async def test_connection_exhaustion_runbook_ranks_the_pool_first(pg_db: str, tm
     limit = int(row[0])
     # The server's real max_connections; warn and crit set so that 15 held connections exhaust "the pool".
     config = _config(pool_warn=10 / limit, pool_crit=12 / limit)
-    async with _deps(pg_db, tmp_path) as deps:
+    async with _deps(pg_db, tmp_path, refusals=4) as deps:
         with held_connections(pg_db, 15, app="business-logic"):
             result = await diagnose(load_runbooks()[Symptom.DB_CONNECTION_EXHAUSTION], deps.sources, config, TARGET)
     by_check = {f.check: f for f in result.findings}
     assert by_check["db_pool"].status is Status.CRIT, by_check["db_pool"].summary
-    assert by_check["too_many_clients"].status is Status.OK, by_check["too_many_clients"].summary
+    assert by_check["too_many_clients"].status is Status.CRIT, by_check["too_many_clients"].summary
+    assert "4 time(s)" in by_check["too_many_clients"].summary
     top = result.likely_cause
     assert top is not None and top.key == "db_pool_exhausted", result.causes
+    # The pool numbers and the service's own refusals are one explanation, not two.
     assert any(line.startswith("business-logic: 15") for line in top.evidence)
+    assert any("too many clients already" in line for line in top.evidence)
+    assert top.confidence > 0.85
+
+
+async def test_connection_exhaustion_runbook_finds_nothing_on_a_quiet_server(pg_db: str, tmp_path: Path) -> None:
+    async with _deps(pg_db, tmp_path) as deps:
+        result = await diagnose(load_runbooks()[Symptom.DB_CONNECTION_EXHAUSTION], deps.sources, CONFIG, TARGET)
+    assert {f.check: f.status for f in result.findings} == {
+        "db_pool": Status.OK, "idle_connections": Status.OK, "too_many_clients": Status.OK,
+        "long_queries": Status.OK,
+    }
+    assert result.causes == ()

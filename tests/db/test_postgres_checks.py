@@ -1,8 +1,11 @@
 """The database checks against a real PostgreSQL: held idle and idle-in-transaction connections, the pool
 against the server's real max_connections, pg_sleep queries, a table scanned without an index, slow
-statements in pg_stat_statements, a missing extension, an unreachable server and an unset URL."""
+statements in pg_stat_statements, a missing or unloaded extension, a refusing and a silent server, and an
+unset URL."""
 
 from __future__ import annotations
+
+import socket
 
 import psycopg
 
@@ -17,7 +20,7 @@ from bot.sources.db_records import TableScans
 from bot.sources.postgres import PostgresSource
 from tests.db.conditions import db_sources, eventually, held_connections, sleeping_query
 from tests.db.helpers import ctx
-from tests.fakes.servers import free_port
+from tests.fakes.servers import PostgresCluster, free_port
 
 TIMEOUT_S = 8.0
 
@@ -160,3 +163,31 @@ async def test_unset_database_url_is_no_data() -> None:
         finding = await run_check(DbPoolCheck(), sources, ctx(), TIMEOUT_S)
     assert finding.status is Status.NO_DATA
     assert finding.summary == "TARGET_DATABASE_URL is not set; database checks skipped."
+
+
+async def test_database_that_never_answers_is_an_error_finding_not_a_hang() -> None:
+    # A socket that accepts TCP connections but never speaks: what a wedged server or a black-holed
+    # proxy looks like from the client.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        dsn = f"postgresql://opsbot@127.0.0.1:{silent.getsockname()[1]}/platform"
+        async with db_sources(dsn) as sources:
+            finding = await run_check(DbPoolCheck(), sources, ctx(), 1.0)
+        assert finding.status is Status.ERROR and "No answer within 1 s" in finding.summary
+        # On its own the source gives up after its connect timeout instead of waiting forever.
+        assert await PostgresSource(dsn, connect_timeout_s=2).ping() is False
+
+
+async def test_pg_stat_statements_not_preloaded_is_a_clear_error() -> None:
+    cluster = PostgresCluster(extra_settings={"shared_preload_libraries": ""}, name="nopreload")
+    try:
+        cluster.start()
+        with psycopg.connect(cluster.dsn(), autocommit=True, connect_timeout=5) as conn:
+            conn.execute("CREATE EXTENSION pg_stat_statements")
+        async with db_sources(cluster.dsn()) as sources:
+            finding = await run_check(SlowStatementsCheck(), sources, ctx(), TIMEOUT_S)
+    finally:
+        cluster.stop()
+    assert finding.status is Status.ERROR
+    assert "pg_stat_statements is not loaded: add it to shared_preload_libraries" in finding.summary
