@@ -34,6 +34,8 @@ async def rollout_settled(env: ActionEnv, target: Target) -> bool:
 
 
 def dry_run_outcome(preview: Preview) -> Outcome:
+    """What OPSBOT_DRY_RUN answers instead of executing: the preview, or its refusal as a real run would."""
+    refuse_if_blocked(preview)
     return Outcome(ok=True, summary=f"{DRY_RUN_NOTE} Would: {preview.summary}", detail=preview.changes,
                    dry_run=True)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from bot.actions.base import REVERT_PARAM, ActionEnv, Outcome, Preview, Risk, Role
+from bot.actions.base import REVERT_PARAM, ActionEnv, ActionError, Outcome, Preview, Risk, Role
 from bot.actions.common import (
     app_container,
     deployment_fingerprint,
@@ -45,6 +45,14 @@ def _change(deployment: DeploymentSpecView, target: Target, params: TimedParams,
     return DEBUG, annotations, f"{VARIABLE}: {current or 'unset'} -> {DEBUG}"
 
 
+def _referenced(deployment: DeploymentSpecView, target: Target) -> str | None:
+    container = deployment.container(target.deployment)
+    if VARIABLE in container.env_refs:
+        return (f"{VARIABLE} of container {container.name} comes from a ConfigMap/Secret reference; "
+                "setting it here would drop that reference, change it at its source instead")
+    return None
+
+
 class DebugLogging:
     name = "debug-logging"
     title = "Temporary debug logging"
@@ -65,6 +73,10 @@ class DebugLogging:
         if params.revert and LEVEL_BEFORE not in deployment.annotations:
             return Preview(summary=f"Debug logging is not on for {target.deployment}; nothing to revert",
                            state=state)
+        blocked = _referenced(deployment, target)
+        if blocked:
+            return Preview(summary=f"Cannot switch debug logging on {target.deployment}", state=state,
+                           blocked=blocked)
         value, annotations, line = _change(deployment, target, params, until(env.clock(), params.minutes))
         container = app_container(deployment, target)
         await env.kube.set_env(target, container, VARIABLE, value, annotations, dry_run=True)
@@ -83,6 +95,9 @@ class DebugLogging:
             return dry_run_outcome(await self.preview(env, target, params))
         if params.revert and LEVEL_BEFORE not in deployment.annotations:
             return Outcome(ok=True, summary=f"Debug logging is not on for {target.deployment}; nothing reverted")
+        refusal = _referenced(deployment, target)
+        if refusal:
+            raise ActionError(refusal)
         reverts_at = until(env.clock(), params.minutes)
         value, annotations, line = _change(deployment, target, params, reverts_at)
         container = app_container(deployment, target)

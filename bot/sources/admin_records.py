@@ -13,9 +13,10 @@ class ContainerSpec:
 
     name: str
     image: str
-    env: dict[str, str]  # literal values only; valueFrom entries are left out
+    env: dict[str, str]  # literal values only; valueFrom entries are listed in env_refs
     memory_limit: str | None
     memory_request: str | None
+    env_refs: frozenset[str] = frozenset()  # variables set from a ConfigMap/Secret/field reference
 
 
 @dataclass(frozen=True)

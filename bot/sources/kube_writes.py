@@ -254,6 +254,7 @@ def _container(wire: Mapping[str, Any]) -> ContainerSpec:
         env={e["name"]: e.get("value", "") for e in wire.get("env") or [] if "valueFrom" not in e},
         memory_limit=(resources.get("limits") or {}).get("memory"),
         memory_request=(resources.get("requests") or {}).get("memory"),
+        env_refs=frozenset(e["name"] for e in wire.get("env") or [] if "valueFrom" in e),
     )
 
 

@@ -215,6 +215,20 @@ async def test_debug_logging_revert_removes_a_variable_that_was_unset(env: Actio
     assert env_value(sandbox, "api-gateway", "LOG_LEVEL") is None
 
 
+async def test_debug_logging_refuses_a_level_set_by_reference(env: ActionEnv, config: OpsConfig,
+                                                              sandbox: Sandbox) -> None:
+    stored = deployment(sandbox, "data-processor")
+    stored["spec"]["template"]["spec"]["containers"][0]["env"] = [
+        {"name": "LOG_LEVEL", "valueFrom": {"configMapKeyRef": {"name": "logging", "key": "level"}}}]
+    sandbox.cluster.update(stored)
+    action, params, target = prepared(config, "debug-logging", "data-processor")
+    preview = await action.preview(env, target, params)
+    assert preview.blocked and "ConfigMap/Secret reference" in preview.blocked
+    with pytest.raises(ActionError, match="reference"):
+        await action.execute(env, target, params)
+    assert app_container(sandbox, "data-processor")["env"] == stored["spec"]["template"]["spec"]["containers"][0]["env"]
+
+
 def test_debug_logging_minutes_are_bounded(config: OpsConfig) -> None:
     with pytest.raises(ActionError, match=r"1\.\.240"):
         ACTIONS["debug-logging"].parse({"minutes": "600"}, config)
