@@ -84,3 +84,35 @@ def test_scenario_growth_must_be_a_binary_quantity() -> None:
     data["profiles"]["business-logic-4.1-leak"]["usage"]["memory_growth_per_hour"] = "300MB"
     with pytest.raises(ScenarioError, match=r"profiles\.business-logic-4\.1-leak\.usage\.memory_growth_per_hour"):
         parse_scenario(data)
+
+
+async def test_pod_ages_and_restarts_follow_the_story(tmp_path: Path) -> None:
+    async with sandbox("memory-leak") as running:
+        kube = KubeSource(build_api_client(str(running.write_kubeconfig(tmp_path / "kubeconfig"))))
+        try:
+            pods = await kube.pods(BUSINESS_LOGIC)
+        finally:
+            kube.close()
+    now = datetime.now(UTC)
+    hours = sorted(round((now - p.created).total_seconds() / 3600, 1) for p in pods if p.created)
+    assert hours == [1.8, 4.3, 4.3, 4.3]  # three from the rollout, one added by the HPA later
+    (restarted,) = [p for p in pods if p.restarts]
+    container = restarted.containers[0]
+    assert container.last_terminated_reason == "OOMKilled" and container.last_exit_code == 137
+    assert container.started_at is not None and 24 <= (now - container.started_at).total_seconds() / 60 <= 26
+
+
+async def test_a_replaced_pod_starts_from_a_fresh_heap(tmp_path: Path) -> None:
+    async with sandbox("memory-leak") as running:
+        kube = KubeSource(build_api_client(str(running.write_kubeconfig(tmp_path / "kubeconfig"))))
+        try:
+            before = await kube.pod_usage("default", BUSINESS_LOGIC.selector)
+            worst = max(before, key=lambda u: u.memory)
+            running.cluster.delete("Pod", "default", worst.pod)
+            running.cluster.reconcile()  # the ReplicaSet replaces it, as `kubectl delete pod` would cause
+            after = await kube.pod_usage("default", BUSINESS_LOGIC.selector)
+        finally:
+            kube.close()
+    assert len(after) == 4 and worst.pod not in {u.pod for u in after}
+    (fresh,) = [u for u in after if u.pod not in {b.pod for b in before}]
+    assert fresh.memory < 700 * MIB < worst.memory
