@@ -8,6 +8,7 @@ namespace: that is how the service itself looks its dependencies up.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass
 
 from bot.checks.base import CheckContext, SourceSet
@@ -15,6 +16,12 @@ from bot.model import Cause, Fact, Finding, Status
 from bot.sources.dns import NameResolution, Outcome
 
 GUIDE = "DNS Resolution Failures"
+OUTCOME_WORDS = {
+    Outcome.NXDOMAIN: "do not exist (NXDOMAIN)",
+    Outcome.NO_ANSWER: "have no A record",
+    Outcome.SERVFAIL: "answered SERVFAIL",
+    Outcome.TIMEOUT: "timed out",
+}
 
 
 @dataclass(frozen=True)
@@ -67,15 +74,13 @@ class DnsResolutionCheck:
                 facts=facts, evidence=tuple(_line(r) for r in lookups[:3]), guide_section=GUIDE,
             )
         server_failed = [r for r in failed if r.outcome.server_problem]
-        missing = [r for r in failed if not r.outcome.server_problem]
-        summary = f"{len(failed)} of {len(lookups)} lookups failed via {evidence.server}"
-        parts = [f"{len(server_failed)} timed out or SERVFAIL"] if server_failed else []
-        parts += [f"{len(missing)} do not exist (NXDOMAIN)"] if missing else []
+        counts = Counter(r.outcome for r in failed)
+        parts = ", ".join(f"{n} {OUTCOME_WORDS[outcome]}" for outcome, n in sorted(counts.items()))
+        summary = f"{len(failed)} of {len(lookups)} lookups failed via {evidence.server}: {parts}."
         causes = _server_cause(server_failed, len(lookups), evidence.server) + _missing_causes(evidence)
-        return Finding(
-            self.name, self.title, Status.CRIT, f"{summary}: {', '.join(parts)}.",
-            facts=facts, evidence=tuple(_line(r) for r in failed[:10]), causes=causes, guide_section=GUIDE,
-        )
+        lines = tuple(line for names in evidence.services if names.failed for line in _failure_lines(names))
+        return Finding(self.name, self.title, Status.CRIT, summary, facts=facts, evidence=lines, causes=causes,
+                       guide_section=GUIDE)
 
 
 def _who(evidence: DnsEvidence) -> str:
@@ -92,6 +97,19 @@ def _service_fact(names: ServiceNames) -> Fact:
     outcomes = sorted({r.outcome.value for r in names.failed})
     return Fact(label, f"{len(names.failed)}/{len(names.lookups)} forms fail ({', '.join(outcomes)})",
                 None, Status.CRIT)
+
+
+def _failure_lines(names: ServiceNames) -> tuple[str, ...]:
+    """One line per service when all its forms failed alike (the usual case), else one per form."""
+    failed = names.failed
+    if len(failed) == len(names.lookups) and len({(r.outcome, r.detail) for r in failed}) == 1:
+        first = failed[0]
+        slowest = max(r.duration_ms for r in failed)
+        detail = f": {first.detail}" if first.detail else ""
+        forms = ", ".join(r.name for r in failed)
+        return (f"{names.service}: all {len(failed)} forms {first.outcome.value.upper()} "
+                f"(up to {slowest:.0f} ms){detail} [{forms}]",)
+    return tuple(_line(r) for r in names.lookups)
 
 
 def _line(result: NameResolution) -> str:

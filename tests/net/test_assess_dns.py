@@ -41,17 +41,24 @@ def test_timeouts_blame_the_dns_server_and_fold_into_coredns_down() -> None:
                                     names("auth-service", Outcome.TIMEOUT, dependency=True)))
     finding = DnsResolutionCheck().assess(evidence, CTX)
     assert finding.status is Status.CRIT
-    assert finding.summary == f"6 of 6 lookups failed via {SERVER}: 6 timed out or SERVFAIL."
+    assert finding.summary == f"6 of 6 lookups failed via {SERVER}: 6 timed out."
     (cause,) = finding.causes
     assert cause.key == "dns_server_failing" and cause.confidence == 0.7
     assert cause.supports == ("coredns_down",)
-    assert finding.evidence[0] == "api-gateway -> TIMEOUT after 2000 ms: no answer within 2 s"
+    assert finding.evidence == (
+        "api-gateway: all 3 forms TIMEOUT (up to 2000 ms): no answer within 2 s "
+        "[api-gateway, api-gateway.default, api-gateway.default.svc.cluster.local]",
+        "auth-service: all 3 forms TIMEOUT (up to 2000 ms): no answer within 2 s "
+        "[auth-service, auth-service.default, auth-service.default.svc.cluster.local]",
+    )
 
 
 def test_some_server_failures_are_a_weaker_signal() -> None:
     evidence = DnsEvidence(SERVER, (names("api-gateway", Outcome.RESOLVED),
                                     names("auth-service", Outcome.SERVFAIL, dependency=True)))
-    (cause,) = DnsResolutionCheck().assess(evidence, CTX).causes
+    finding = DnsResolutionCheck().assess(evidence, CTX)
+    assert finding.summary == f"3 of 6 lookups failed via {SERVER}: 3 answered SERVFAIL."
+    (cause,) = finding.causes
     assert cause.key == "dns_server_failing" and cause.confidence == 0.5
     assert "servfail" in cause.title
 
@@ -168,3 +175,19 @@ def test_coredns_partly_ready_or_restarting_warns() -> None:
     flapping = CoreDnsCheck().assess(CoreDnsEvidence((coredns_pod("a", ready=True, restarts=3),)), CTX)
     assert flapping.status is Status.WARN and "3 restarts" in flapping.causes[0].title
     assert CoreDnsCheck().assess(CoreDnsEvidence(()), CTX).status is Status.NO_DATA
+
+
+def test_forms_failing_differently_are_listed_one_by_one() -> None:
+    forms = ("auth-service", "auth-service.default", "auth-service.default.svc.cluster.local")
+    mixed = ServiceNames("auth-service", True, (
+        NameResolution(forms[0], Outcome.NXDOMAIN, (), None, 4.0),
+        NameResolution(forms[1], Outcome.NXDOMAIN, (), None, 4.0),
+        NameResolution(forms[2], Outcome.RESOLVED, ("10.96.1.2",), forms[2], 2.0),
+    ))
+    finding = DnsResolutionCheck().assess(DnsEvidence(SERVER, (names("api-gateway", Outcome.RESOLVED), mixed)), CTX)
+    assert finding.summary == f"2 of 6 lookups failed via {SERVER}: 2 do not exist (NXDOMAIN)."
+    assert finding.evidence == ("auth-service -> NXDOMAIN after 4 ms", "auth-service.default -> NXDOMAIN after 4 ms",
+                                "auth-service.default.svc.cluster.local -> 10.96.1.2 (as "
+                                "auth-service.default.svc.cluster.local, 2 ms)")
+    # Only some forms fail: a namespace or search-domain slip, a weaker signal than a name that is gone.
+    assert finding.causes[0].confidence == 0.4
