@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.checks.base import CheckContext, SourceSet
 from bot.checks.db_shared import POSTGRES_NOT_SET, duration, not_configured
 from bot.checks.formatting import percent
 from bot.model import Cause, Fact, Finding, Proposal, Status
 from bot.sources.db_records import AppConnections, ConnectionUsage
+from bot.sources.postgres import OutOfConnections
 
 APPS_SHOWN = 5
 # Idle connections "are many" when they hold at least half of what is in use: closing them is then
@@ -16,6 +19,13 @@ IDLE_MANY_SHARE = 0.5
 TERMINATE_IDLE_OLDER_THAN = "1h"
 
 
+@dataclass(frozen=True)
+class SlotsRefused:
+    """The server would not even let the bot in: every slot it may use is taken."""
+
+    reason: str
+
+
 class DbPoolCheck:
     """Connections vs max_connections (warn 85 %, crit 95 %), by application_name and state."""
 
@@ -23,14 +33,19 @@ class DbPoolCheck:
     title = "Database connections"
     guide_section = "Connection Pool Exhaustion"
 
-    async def collect(self, sources: SourceSet, ctx: CheckContext) -> ConnectionUsage | None:
+    async def collect(self, sources: SourceSet, ctx: CheckContext) -> ConnectionUsage | SlotsRefused | None:
         if sources.postgres is None:
             return None
-        return await sources.postgres.connection_usage()
+        try:
+            return await sources.postgres.connection_usage()
+        except OutOfConnections as exc:
+            return SlotsRefused(exc.message)
 
-    def assess(self, evidence: ConnectionUsage | None, ctx: CheckContext) -> Finding:
+    def assess(self, evidence: ConnectionUsage | SlotsRefused | None, ctx: CheckContext) -> Finding:
         if evidence is None:
             return not_configured(self.name, self.title, self.guide_section, POSTGRES_NOT_SET)
+        if isinstance(evidence, SlotsRefused):
+            return self._refused(evidence)
         warn, crit = ctx.thresholds.pool_warn, ctx.thresholds.pool_crit
         usage = evidence.usage
         status = Status.CRIT if usage >= crit else Status.WARN if usage >= warn else Status.OK
@@ -52,6 +67,20 @@ class DbPoolCheck:
         causes = () if status is Status.OK else (_cause(evidence, status, used),)
         return Finding(self.name, self.title, status, summary, facts=facts, evidence=lines, causes=causes,
                        guide_section=self.guide_section)
+
+    def _refused(self, refused: SlotsRefused) -> Finding:
+        summary = ("PostgreSQL refused opsbot's own connection: no connection slot is free "
+                   "(\"too many clients\"), so the pool is exhausted right now.")
+        cause = Cause(
+            key="db_pool_exhausted",
+            title="Database connection pool exhausted: the server refuses new connections",
+            confidence=0.8,
+            evidence=(refused.reason,),
+            guide_section="Connection Pool Exhaustion",
+        )
+        return Finding(self.name, self.title, Status.CRIT, summary,
+                       facts=(Fact("connections", "all slots taken", None, Status.CRIT),),
+                       evidence=(refused.reason,), causes=(cause,), guide_section=self.guide_section)
 
 
 def _app_line(app: AppConnections) -> str:

@@ -91,6 +91,14 @@ SELECT pg_is_wal_replay_paused(),
 """
 
 
+# How PostgreSQL words a refusal for lack of connection slots (libpq gives no SQLSTATE at connect time).
+_NO_SLOTS = ("too many clients", "remaining connection slots are reserved")
+
+
+class OutOfConnections(SourceError):
+    """The server refused the bot's own connection for lack of slots: itself an answer about the pool."""
+
+
 class PostgresSource:
     def __init__(self, dsn: str, connect_timeout_s: int = 3, statement_timeout_ms: int = 5000) -> None:
         self._dsn = dsn
@@ -110,12 +118,13 @@ class PostgresSource:
                 options=self._options,
             )
         except psycopg.Error as exc:
-            raise SourceError(SOURCE, f"{what}: cannot connect: {self._reason(exc)}") from exc
+            reason = self._reason(exc)
+            if any(words in reason for words in _NO_SLOTS):
+                raise OutOfConnections(SOURCE, f"{what}: the server refused a new connection: {reason}") from exc
+            raise SourceError(SOURCE, f"{what}: cannot connect: {reason}") from exc
         try:
             async with conn:
                 yield conn
-        except SourceError:
-            raise
         except psycopg.Error as exc:
             raise SourceError(SOURCE, f"{what}: {self._reason(exc)}") from exc
 

@@ -4,7 +4,7 @@ wording, causes and proposals, and how the verdict ranks them."""
 from __future__ import annotations
 
 from bot.checks.cache import CacheCheck
-from bot.checks.db_pool import DbPoolCheck
+from bot.checks.db_pool import DbPoolCheck, SlotsRefused
 from bot.checks.idle_connections import IdleConnectionsCheck
 from bot.checks.long_queries import LongQueriesCheck
 from bot.checks.missing_indexes import IndexEvidence, MissingIndexesCheck
@@ -55,6 +55,12 @@ def test_pool_proposes_terminate_idle_only_for_idle_older_than_an_hour() -> None
     assert any("none older than an hour" in line for line in young.causes[0].evidence)
     busy = DbPoolCheck().assess(usage(96, idle=10, idle_oldest_s=9000, idle_over_hour=10), CTX)
     assert busy.causes[0].proposals == ()  # mostly active: closing idle ones would not relieve it
+
+
+def test_refused_connection_is_the_pool_exhausted_right_now() -> None:
+    finding = DbPoolCheck().assess(SlotsRefused("FATAL:  sorry, too many clients already"), CTX)
+    assert finding.status is Status.CRIT and finding.causes[0].key == "db_pool_exhausted"
+    assert finding.causes[0].confidence == 0.8 and "too many clients" in finding.evidence[0]
 
 
 def test_unset_database_is_no_data_naming_the_setting() -> None:

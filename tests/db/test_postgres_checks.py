@@ -191,3 +191,24 @@ async def test_pg_stat_statements_not_preloaded_is_a_clear_error() -> None:
         cluster.stop()
     assert finding.status is Status.ERROR
     assert "pg_stat_statements is not loaded: add it to shared_preload_libraries" in finding.summary
+
+
+async def test_server_out_of_slots_is_a_critical_pool_finding_not_an_error() -> None:
+    # Five slots in all: five held connections leave none, so the bot's own connection gets PostgreSQL's
+    # "FATAL: sorry, too many clients already", the guide's symptom itself.
+    cluster = PostgresCluster(extra_settings={"max_connections": "5", "superuser_reserved_connections": "0"},
+                              name="fewslots")
+    try:
+        cluster.start()
+        with held_connections(cluster.dsn(), 5, app="orders-api"):
+            async with db_sources(cluster.dsn()) as sources:
+                finding = await run_check(DbPoolCheck(), sources, ctx(), TIMEOUT_S)
+                idle = await run_check(IdleConnectionsCheck(), sources, ctx(), TIMEOUT_S)
+    finally:
+        cluster.stop()
+    assert finding.status is Status.CRIT, finding.summary
+    assert "refused opsbot's own connection" in finding.summary
+    assert "too many clients" in finding.evidence[0]
+    assert finding.causes[0].key == "db_pool_exhausted"
+    # Checks that need to count rows cannot, and say why.
+    assert idle.status is Status.ERROR and "too many clients" in idle.summary
