@@ -206,6 +206,11 @@ def _summary(status: Status, slowest: StartUp, window: int | None, initial_delay
     if status is Status.WARN:
         return (f"Start-up takes {_seconds_text(slowest)}, past initialDelaySeconds {initial_delay} s: probes fail"
                 " until it is up, but within the kill window.")
+    if slowest.ready_after_s is None:
+        # Only runs that ended (or are still going) before ready: nothing says how long start-up takes.
+        limit = f"inside the {window} s the probes allow" if window else "and no liveness probe restarts them"
+        return (f"No probe cut a start-up short: runs that never got ready lasted at most"
+                f" {slowest.seconds:.0f} s, {limit}.")
     return f"Start-up takes {_seconds_text(slowest)}, within initialDelaySeconds {initial_delay} s."
 
 

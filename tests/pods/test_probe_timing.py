@@ -106,3 +106,15 @@ def test_a_ready_container_that_never_says_so_is_not_measured() -> None:
     start = ago(minutes=5)
     quiet = Instance("gw-0", "app", False, start, None, None, _lines(start, (0.5, "boot")), ready=True)
     assert _assess(quiet).status is Status.NO_DATA
+
+
+def test_a_crash_before_ready_well_inside_the_window_does_not_blame_the_probes() -> None:
+    finding = _assess(_killed(4))
+    assert finding.status is Status.OK and finding.causes == ()
+    assert finding.summary.startswith("No probe cut a start-up short: runs that never got ready lasted at most 4 s")
+
+
+def test_readiness_only_never_kills() -> None:
+    finding = _assess(_killed(4), probes=(READINESS,))
+    assert finding.status is Status.OK and "no liveness probe restarts them" in finding.summary
+    assert not any(f.label == "kill window" for f in finding.facts)
