@@ -28,6 +28,7 @@ from bot.approvals.decision import (
     RefusalReason,
 )
 from bot.approvals.policy import Approver, may_deny, refusal, requirement
+from bot.approvals.trail import EXPIRED_MESSAGE, Trail
 from bot.config import OpsConfig
 from bot.model import Target
 from bot.sources.errors import SourceError
@@ -69,10 +70,16 @@ class Approvals:
         self._env = env
         self._dry_run = dry_run or env.dry_run
         self._clock = clock
+        self._trail = Trail(store)
 
     # -- proposing --------------------------------------------------------------------------------
-    async def preview(self, action_name: str, service: str, raw: Mapping[str, str]) -> tuple[Target, Preview]:
-        """What the action would do now, changing nothing. Raises BadProposal / ProposalRefused."""
+    async def preview(
+        self, action_name: str, service: str, raw: Mapping[str, str], *, audit_as: str | None = None
+    ) -> tuple[Target, Preview]:
+        """What the action would do now, changing nothing. Raises BadProposal / ProposalRefused.
+
+        With `audit_as` the preview is recorded in the trail as that actor's (a preview asked for on its
+        own, e.g. `opsbot act` without --yes); a proposal records its preview itself."""
         action = self._actions.get(action_name)
         if action is None:
             raise BadProposal(f"Unknown action {action_name!r}; known: {', '.join(sorted(self._actions))}.")
@@ -87,6 +94,10 @@ class Approvals:
             preview = await action.preview(self._env, target, params)
         except (ActionError, SourceError) as exc:
             raise ProposalRefused(f"Cannot preview {action_name} on {service}: {exc}") from exc
+        if audit_as is not None:
+            detail = preview.summary + (f" (blocked: {preview.blocked})" if preview.blocked else "")
+            entry = AuditEntry(audit_as, AuditEvent.PREVIEWED, action_name, service, params=dict(raw), detail=detail)
+            await self.store.append_audit(entry)
         return target, preview
 
     async def propose(
@@ -110,9 +121,9 @@ class Approvals:
         ttl = timedelta(minutes=self._config.approvals.ttl_minutes)
         new = NewRequest(action_name, service, dict(raw), dict(preview.state), requester, ttl, channel, message_ts)
         request, superseded = await self.store.create(new)
-        await self._audit(request, requester, AuditEvent.PROPOSED, preview.summary)
+        await self._trail.record(request, requester, AuditEvent.PROPOSED, preview.summary)
         for old in superseded:
-            await self._audit(old, BOT_ACTOR, AuditEvent.SUPERSEDED, f"replaced by {request.id}")
+            await self._trail.record(old, BOT_ACTOR, AuditEvent.SUPERSEDED, f"replaced by {request.id}")
         return Proposed(request=request, preview=preview, superseded=tuple(superseded))
 
     async def attach_message(self, request_id: str, channel: str, message_ts: str) -> ApprovalRequest | None:
@@ -139,9 +150,9 @@ class Approvals:
         refused = refusal(self._config, needed, approver, request.requester)
         if refused is not None:
             reason = RefusalReason(refused.reason)
-            return await self._refuse(request, approver, reason, refused.message, refused.required_role)
+            return await self._trail.refuse(request, approver, reason, refused.message, refused.required_role)
         if request.status is not RequestStatus.PENDING:
-            return await self._refuse_decided(request, approver)
+            return await self._trail.refuse_settled(request, approver)
         if self._dry_run or dry_run:
             return await self._dry_run_decision(request, approver, action)
         lock = f"action:{request.service}"
@@ -149,10 +160,11 @@ class Approvals:
             token = await self._coordination.acquire_lock(lock, self._config.approvals.lock_ttl_s)
         except CoordinationError as exc:
             log.warning("approval %s: coordination unavailable: %s", request.id, exc)
-            return await self._refuse(request, approver, RefusalReason.UNAVAILABLE, "Coordination is down; try again.")
+            message = "Cannot coordinate with the other replicas right now; nothing was run. Try again."
+            return await self._trail.refuse(request, approver, RefusalReason.UNAVAILABLE, message)
         if token is None:
             message = f"Another action on {request.service} is running; try again when it has finished."
-            return await self._refuse(request, approver, RefusalReason.BUSY, message)
+            return await self._trail.refuse(request, approver, RefusalReason.BUSY, message)
         try:
             return await self._approve_locked(request, approver, action)
         finally:
@@ -172,20 +184,20 @@ class Approvals:
         refused = may_deny(self._config, requirement(self._config, action), approver, request.requester)
         if refused is not None:
             reason = RefusalReason(refused.reason)
-            return await self._refuse(request, approver, reason, refused.message, refused.required_role)
+            return await self._trail.refuse(request, approver, reason, refused.message, refused.required_role)
         denied = await self.store.transition(
             request.id, RequestStatus.PENDING, RequestStatus.DENIED, actor=approver.id, outcome="denied"
         )
         if denied is None:
             return await self._lost_race(request.id, approver)
-        await self._audit(denied, approver.id, AuditEvent.DENIED)
+        await self._trail.record(denied, approver.id, AuditEvent.DENIED)
         return Decision(DecisionKind.DENIED, f"Declined by {approver.id}; nothing was changed.", request=denied)
 
     async def expire_due(self) -> list[ApprovalRequest]:
         """Expire pending requests past their time (the scheduler's job); returns them for message updates."""
         expired = await self.store.expire_due()
         for request in expired:
-            await self._audit(request, BOT_ACTOR, AuditEvent.EXPIRED)
+            await self._trail.record(request, BOT_ACTOR, AuditEvent.EXPIRED)
         return expired
 
     async def audit(self, *, service: str | None = None, since: datetime | None = None) -> list[AuditRecord]:
@@ -198,23 +210,18 @@ class Approvals:
         """Checks every click passes first: the request exists, came from its message, may be acted on."""
         request = await self.store.get(request_id)
         if request is None:
-            # Audited too: an unknown id is a mistake, a stale installation or someone probing.
-            shown = request_id[:64]
-            await self.store.append_audit(
-                AuditEntry(approver.id, AuditEvent.REFUSED, "unknown", "unknown", detail=f"unknown request {shown!r}")
-            )
-            return Decision(DecisionKind.REFUSED, "This request does not exist.", reason=RefusalReason.UNKNOWN_REQUEST)
-        await self._audit(request, approver.id, AuditEvent.CLICKED, "local operator" if approver.local else "")
+            return await self._trail.refuse_unknown(request_id, approver)
+        await self._trail.record(request, approver.id, AuditEvent.CLICKED, "local operator" if approver.local else "")
         if _elsewhere(request, channel, message_ts):
             message = "This button does not belong to the message the request was posted in."
-            return await self._refuse(request, approver, RefusalReason.WRONG_MESSAGE, message)
+            return await self._trail.refuse(request, approver, RefusalReason.WRONG_MESSAGE, message)
         if self._config.read_only:
             message = "The bot is in read-only mode (ops config read_only): nothing is executed."
-            return await self._refuse(request, approver, RefusalReason.READ_ONLY, message)
+            return await self._trail.refuse(request, approver, RefusalReason.READ_ONLY, message)
         action = self._actions.get(request.action)
         if action is None:
             message = f"The action {request.action!r} is not available in this version of the bot."
-            return await self._refuse(request, approver, RefusalReason.UNAVAILABLE, message)
+            return await self._trail.refuse(request, approver, RefusalReason.UNAVAILABLE, message)
         return request, action
 
     async def _approve_locked(self, request: ApprovalRequest, approver: Approver, action: Action[Any]) -> Decision:
@@ -223,7 +230,7 @@ class Approvals:
         )
         if approved is None:
             return await self._lost_race(request.id, approver)
-        await self._audit(approved, approver.id, AuditEvent.APPROVED)
+        await self._trail.record(approved, approver.id, AuditEvent.APPROVED)
         target = self._config.target(approved.service)
         try:
             params = action.parse(approved.params, self._config)
@@ -236,7 +243,7 @@ class Approvals:
         executing = await self.store.transition(approved.id, RequestStatus.APPROVED, RequestStatus.EXECUTING)
         if executing is None:  # only this holder can move an approved request; guard anyway
             return await self._lost_race(approved.id, approver)
-        await self._audit(executing, approver.id, AuditEvent.EXECUTING)
+        await self._trail.record(executing, approver.id, AuditEvent.EXECUTING)
         outcome = await _run(action, self._env, target, params, executing.id)
         return await self._finish(executing, approver, RequestStatus.EXECUTING, outcome)
 
@@ -247,7 +254,7 @@ class Approvals:
         final = await self.store.transition(request.id, source, status, outcome=outcome.summary)
         final = final or replace(request, status=status, outcome=outcome.summary)
         event = AuditEvent.SUCCEEDED if outcome.ok else AuditEvent.FAILED
-        await self._audit(final, approver.id, event, "; ".join((outcome.summary, *outcome.detail)))
+        await self._trail.record(final, approver.id, event, "; ".join((outcome.summary, *outcome.detail)))
         kind = DecisionKind.SUCCEEDED if outcome.ok else DecisionKind.FAILED
         verb = "Done" if outcome.ok else "Failed"
         return Decision(kind, f"{verb}: {outcome.summary}", request=final, outcome=outcome)
@@ -258,7 +265,7 @@ class Approvals:
             request.id, RequestStatus.APPROVED, RequestStatus.SUPERSEDED, outcome=detail
         )
         stale = stale or request
-        await self._audit(stale, approver.id, AuditEvent.SUPERSEDED, detail)
+        await self._trail.record(stale, approver.id, AuditEvent.SUPERSEDED, detail)
         try:
             fresh: Proposed | None = await self.propose(
                 request.action, request.service, request.params, request.requester, channel=request.channel
@@ -276,52 +283,28 @@ class Approvals:
     async def _dry_run_decision(self, request: ApprovalRequest, approver: Approver, action: Action[Any]) -> Decision:
         """Every check a real click gets, then a preview instead of execution; the request stays pending."""
         if request.expires_at <= self._clock():
-            return await self._refuse(request, approver, RefusalReason.EXPIRED, "This request has expired.")
+            return await self._trail.refuse(request, approver, RefusalReason.EXPIRED, EXPIRED_MESSAGE)
         try:
             _, preview = await self.preview(request.action, request.service, request.params)
         except (BadProposal, ProposalRefused) as exc:
-            return await self._refuse(request, approver, RefusalReason.UNAVAILABLE, str(exc))
+            return await self._trail.refuse(request, approver, RefusalReason.UNAVAILABLE, str(exc))
         changed = changed_keys(request.state, preview.state)
         note = f"; target changed since the proposal ({', '.join(changed)})" if changed else ""
-        await self._audit(request, approver.id, AuditEvent.PREVIEWED, f"dry run: {preview.summary}{note}")
+        await self._trail.record(request, approver.id, AuditEvent.PREVIEWED, f"dry run: {preview.summary}{note}")
         message = f"Dry run: nothing executed. Would do: {preview.summary}{note}"
         return Decision(DecisionKind.PREVIEWED, message, request=request, preview=preview)
 
     async def _lost_race(self, request_id: str, approver: Approver) -> Decision:
         """The conditional write found the request no longer pending-and-live: say what it became."""
         current = await self.store.get(request_id)
-        if current is None:  # deleted underneath us; nothing sensible to add
-            return Decision(DecisionKind.REFUSED, "This request does not exist.", reason=RefusalReason.UNKNOWN_REQUEST)
+        if current is None:  # deleted underneath us
+            return await self._trail.refuse_unknown(request_id, approver)
         if current.status is RequestStatus.PENDING:  # still pending, so the write failed on expiry
             expired = await self.store.transition(current.id, RequestStatus.PENDING, RequestStatus.EXPIRED)
             if expired is not None:
-                await self._audit(expired, BOT_ACTOR, AuditEvent.EXPIRED)
-            message = "This request has expired; run the diagnosis again for a fresh proposal."
-            return await self._refuse(expired or current, approver, RefusalReason.EXPIRED, message)
-        return await self._refuse_decided(current, approver)
-
-    async def _refuse_decided(self, request: ApprovalRequest, approver: Approver) -> Decision:
-        if request.status is RequestStatus.EXPIRED:
-            message = "This request has expired; run the diagnosis again for a fresh proposal."
-            return await self._refuse(request, approver, RefusalReason.EXPIRED, message)
-        by = f" by {request.decided_by}" if request.decided_by else ""
-        result = f": {request.outcome}" if request.outcome else ""
-        message = f"Already handled: {request.status}{by}{result}."
-        return await self._refuse(request, approver, RefusalReason.ALREADY_DECIDED, message)
-
-    async def _refuse(
-        self,
-        request: ApprovalRequest,
-        approver: Approver,
-        reason: RefusalReason,
-        message: str,
-        required_role: str | None = None,
-    ) -> Decision:
-        await self._audit(request, approver.id, AuditEvent.REFUSED, f"{reason}: {message}")
-        return Decision(DecisionKind.REFUSED, message, request=request, reason=reason, required_role=required_role)
-
-    async def _audit(self, request: ApprovalRequest, actor: str, event: AuditEvent, detail: str = "") -> None:
-        await self.store.append_audit(AuditEntry.of(request, actor, event, detail))
+                await self._trail.record(expired, BOT_ACTOR, AuditEvent.EXPIRED)
+            return await self._trail.refuse(expired or current, approver, RefusalReason.EXPIRED, EXPIRED_MESSAGE)
+        return await self._trail.refuse_settled(current, approver)
 
 
 def _elsewhere(request: ApprovalRequest, channel: str | None, message_ts: str | None) -> bool:

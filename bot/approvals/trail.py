@@ -1,0 +1,48 @@
+"""The audit trail as the approval flow writes it, and the refusals it hands back, each one audited.
+
+Kept apart from the flow so that every refusal goes through one place: nothing can refuse a click
+without it showing up in `opsbot audit`.
+"""
+
+from __future__ import annotations
+
+from bot.approvals.decision import Decision, DecisionKind, RefusalReason
+from bot.approvals.policy import Approver
+from bot.store.approvals import ApprovalRequest, ApprovalStore, AuditEntry, AuditEvent, RequestStatus
+
+EXPIRED_MESSAGE = "This request has expired; run the diagnosis again for a fresh proposal."
+
+
+class Trail:
+    def __init__(self, store: ApprovalStore) -> None:
+        self._store = store
+
+    async def record(self, request: ApprovalRequest, actor: str, event: AuditEvent, detail: str = "") -> None:
+        await self._store.append_audit(AuditEntry.of(request, actor, event, detail))
+
+    async def refuse(
+        self,
+        request: ApprovalRequest,
+        approver: Approver,
+        reason: RefusalReason,
+        message: str,
+        required_role: str | None = None,
+    ) -> Decision:
+        await self.record(request, approver.id, AuditEvent.REFUSED, f"{reason}: {message}")
+        return Decision(DecisionKind.REFUSED, message, request=request, reason=reason, required_role=required_role)
+
+    async def refuse_settled(self, request: ApprovalRequest, approver: Approver) -> Decision:
+        """A click on a request that is no longer pending: say what became of it (replays, late clicks)."""
+        if request.status is RequestStatus.EXPIRED:
+            return await self.refuse(request, approver, RefusalReason.EXPIRED, EXPIRED_MESSAGE)
+        by = f" by {request.decided_by}" if request.decided_by else ""
+        result = f": {request.outcome}" if request.outcome else ""
+        message = f"Already handled: {request.status}{by}{result}."
+        return await self.refuse(request, approver, RefusalReason.ALREADY_DECIDED, message)
+
+    async def refuse_unknown(self, request_id: str, approver: Approver) -> Decision:
+        # Audited too: an unknown id is a mistake, a stale installation or someone probing.
+        shown = request_id[:64]
+        entry = AuditEntry(approver.id, AuditEvent.REFUSED, "unknown", "unknown", detail=f"unknown request {shown!r}")
+        await self._store.append_audit(entry)
+        return Decision(DecisionKind.REFUSED, "This request does not exist.", reason=RefusalReason.UNKNOWN_REQUEST)
