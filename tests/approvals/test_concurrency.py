@@ -85,3 +85,19 @@ async def test_held_service_lock_refuses_as_busy_and_leaves_request_pending(
     assert stored is not None and stored.status is RequestStatus.PENDING
     await coordination.release_lock("action:auth-service", token)
     assert (await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2))).ok
+
+
+async def test_coordination_down_refuses_and_runs_nothing(backend: StoreUnderTest, action_env: ActionEnv) -> None:
+    from tests.fakes.servers import free_port
+
+    action = scale_action()
+    unreachable = RedisCoordination(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=0.5)
+    approvals = make_approvals(backend.store, action, env=action_env, coordination=unreachable)
+    try:
+        proposed = await approvals.propose("scale", "auth-service", {"replicas": "5"}, requester=EDITOR)
+        decision = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2))
+        assert decision.reason is RefusalReason.UNAVAILABLE and action.executions == []
+        stored = await backend.store.get(proposed.request.id)
+        assert stored is not None and stored.status is RequestStatus.PENDING
+    finally:
+        await unreachable.aclose()

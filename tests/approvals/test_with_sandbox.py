@@ -1,0 +1,66 @@
+"""The approvals wired as the bot runs them (build_deps: PostgreSQL store, Redis lock, the real `scale`
+action) against the sandbox's Kubernetes API over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.approvals import Approver, DecisionKind, RefusalReason
+from bot.config import Settings
+from bot.sandbox.runner import Sandbox
+from bot.store.approvals_pg import PostgresApprovalStore
+from bot.wiring import Deps, build_deps
+from tests.approvals.conftest import EDITOR, EDITOR_2, role_config
+
+
+def _replicas(sandbox: Sandbox) -> int:
+    deployment = sandbox.cluster.get("Deployment", "default", "auth-service")
+    assert deployment is not None
+    return int(deployment["spec"]["replicas"])
+
+
+@pytest.fixture
+async def wired(tmp_path: Path, pg_db: str, redis_client_url: str) -> AsyncIterator[tuple[Sandbox, Deps]]:
+    with Sandbox("bad-deploy") as sandbox:
+        kubeconfig = sandbox.write_kubeconfig(tmp_path / "kubeconfig")
+        settings = Settings(_env_file=None, kubeconfig=str(kubeconfig), metrics_api_url=sandbox.metrics_url,
+                            database_url=pg_db, redis_url=redis_client_url, opsbot_config=None)
+        deps = build_deps(settings, role_config())
+        try:
+            yield sandbox, deps
+        finally:
+            await deps.aclose()
+
+
+async def test_build_deps_uses_postgres_and_scale_executes(wired: tuple[Sandbox, Deps]) -> None:
+    sandbox, deps = wired
+    assert isinstance(deps.approvals.store, PostgresApprovalStore) and not deps.in_memory
+    before = _replicas(sandbox)
+    proposed = await deps.approvals.propose("scale", "auth-service", {"replicas": "5"}, requester=EDITOR)
+    assert proposed.request.state["replicas"] == str(before)
+    assert _replicas(sandbox) == before  # proposing previews with a server dry run only
+    decision = await deps.approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2))
+    assert decision.kind is DecisionKind.SUCCEEDED, decision.message
+    assert _replicas(sandbox) == 5
+    assert decision.outcome is not None and decision.outcome.revert is not None
+    assert dict(decision.outcome.revert.params) == {"replicas": str(before)}
+
+
+async def test_someone_scaled_meanwhile_so_refuse_and_repropose(wired: tuple[Sandbox, Deps]) -> None:
+    sandbox, deps = wired
+    proposed = await deps.approvals.propose("scale", "auth-service", {"replicas": "5"}, requester=EDITOR)
+    deployment = sandbox.cluster.get("Deployment", "default", "auth-service")
+    assert deployment is not None
+    deployment["spec"]["replicas"] = 4  # someone ran kubectl scale between the proposal and the click
+    sandbox.cluster.update(deployment)
+    decision = await deps.approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2))
+    assert decision.kind is DecisionKind.REFUSED and decision.reason is RefusalReason.TARGET_CHANGED
+    assert _replicas(sandbox) == 4
+    fresh = decision.reproposal
+    assert fresh is not None and fresh.request.state["replicas"] == "4"
+    assert "from 4 to 5" in fresh.preview.summary
+    retry = await deps.approvals.approve(fresh.request.id, Approver.slack_user(EDITOR_2))
+    assert retry.kind is DecisionKind.SUCCEEDED and _replicas(sandbox) == 5
