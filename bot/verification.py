@@ -1,8 +1,9 @@
 """Did the fix work? Wait for the action to settle, re-run the symptom's runbook, compare before and after.
 
 The comparison reads the runbook's symptom check (its first check, which measures the symptom itself): a
-lower status is better; at the same status its key number (the first fact, e.g. the error rate) decides,
-lower being better, with a tolerance so that noise reads as "unchanged". Core only: no Slack.
+lower status is better. At the same unhealthy status its key number (the first fact, e.g. the error rate)
+decides: moving back towards its threshold is better, with a tolerance so that noise reads as "unchanged".
+Healthy before and after is unchanged. Core only: no Slack.
 """
 
 from __future__ import annotations
@@ -62,11 +63,24 @@ def key_fact(finding: Finding | None) -> Fact | None:
     return finding.facts[0] if finding is not None and finding.facts else None
 
 
-def key_number(finding: Finding | None) -> float | None:
-    """The first number in the key fact's value (`12.1 %` -> 12.1, `1,204 ms` -> 1204)."""
-    fact = key_fact(finding)
-    match = _NUMBER.search(fact.value) if fact is not None else None
+def first_number(text: str | None) -> float | None:
+    """`12.1 %` -> 12.1, `1,204 ms` -> 1204, `2/3` -> 2."""
+    match = _NUMBER.search(text) if text else None
     return float(match.group().replace(",", "")) if match else None
+
+
+def key_number(finding: Finding | None) -> float | None:
+    fact = key_fact(finding)
+    return first_number(fact.value) if fact is not None else None
+
+
+def _lower_is_better(before: Finding) -> bool | None:
+    """Which way is healthy for the key number: away from where it crossed its threshold. None if unknown."""
+    fact = key_fact(before)
+    value, limit = (first_number(fact.value), first_number(fact.threshold)) if fact is not None else (None, None)
+    if value is None or limit is None or value == limit:
+        return None
+    return value > limit
 
 
 def compare(before: Finding | None, after: Finding | None) -> tuple[Trend, str]:
@@ -79,14 +93,17 @@ def compare(before: Finding | None, after: Finding | None) -> tuple[Trend, str]:
         return Trend.UNKNOWN, "the check had not measured before the action"
     if after.status.rank != before.status.rank:
         trend = Trend.BETTER if after.status.rank < before.status.rank else Trend.WORSE
-        return trend, f"status {before.status} -> {after.status}"
-    old, new = key_number(before), key_number(after)
-    if old is None or new is None:
+        return trend, f"status {before.status} → {after.status}"
+    if after.status is Status.OK:
+        return Trend.UNCHANGED, "healthy before and after"
+    old, new, lower = key_number(before), key_number(after), _lower_is_better(before)
+    if old is None or new is None or lower is None:
         return Trend.UNCHANGED, f"status still {after.status}"
     if abs(new - old) <= RELATIVE_TOLERANCE * max(abs(old), abs(new)):
         return Trend.UNCHANGED, f"status still {after.status}; the key number moved by less than 10 %"
-    trend = Trend.BETTER if new < old else Trend.WORSE
-    return trend, f"status still {after.status}; the key number went {'down' if new < old else 'up'}"
+    improved = new < old if lower else new > old
+    direction = "down" if new < old else "up"
+    return (Trend.BETTER if improved else Trend.WORSE), f"status still {after.status}; the key number went {direction}"
 
 
 async def wait_settled(

@@ -101,8 +101,6 @@ def verification_lines(v: Verification, esc: Esc = plain) -> list[str]:
         was = fact_text(before.label, before.value, None) if before else "not measured"
         now = fact_text(after.label, after.value, after.threshold) if after else "not measured"
         lines.append(f"Before: {esc(was)} → after: {esc(now)}")
-    if v.before is not None and v.after is not None:
-        lines.append(f"Status: {v.before.status} → {v.after.status}")
     if v.note:
         lines.append(f"Why: {esc(v.note)}")
     if v.revert is not None:

@@ -1,0 +1,134 @@
+"""Approvals in the demo console: numbered proposals, `click N` (preview), `approve N`, `deny N`, and
+`propose ACTION SERVICE [key=value ...]` for any action a diagnosis did not propose (as `opsbot act` does).
+
+The console is one person, `U0DEMOYOU`, an admin in the demo's in-memory config; `as U0DEMOBUD approve N`
+acts as a second admin, which high-risk actions need (four eyes: nobody approves what they asked for).
+Everything runs through the same core as Slack (`bot.remediation`), against the sandbox platform.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bot.approvals import Approver, Decision, DecisionKind, ProposalError, Proposed
+from bot.config import OpsConfig, RoleMembers
+from bot.model import Diagnosis
+from bot.remediation import Remediation
+from bot.render import proposal_phrase
+from bot.render.approval_text import decision_line, preview_lines, refusal_line, request_phrase, verification_lines
+
+DEMO_USER = "U0DEMOYOU"
+BUDDY = "U0DEMOBUD"
+HELP = (
+    "Approvals: `click N` shows what proposal N would change (a server-side dry run), `approve N` runs it, "
+    f"`deny N` declines it; `propose ACTION SERVICE [key=value ...]` offers any action (e.g. `propose scale "
+    f"api-gateway replicas=8`). You are {DEMO_USER} (admin); `as {BUDDY} approve N` is a second admin, for "
+    "high-risk actions that need another person."
+)
+_COMMAND = re.compile(r"^(?:as\s+(?P<user>[UW][A-Z0-9]{2,})\s+)?(?P<verb>click|approve|deny)\s+(?P<n>\S+)$")
+_PROPOSE = re.compile(r"^propose\s+(?P<action>[a-z-]+)\s+(?P<service>[a-z0-9-]+)(?P<params>(?:\s+[a-z_]+=\S+)*)\s*$")
+
+
+def demo_config(config: OpsConfig) -> OpsConfig:
+    """Both demo people are admins; the sandbox settles at once, so verification needs no extra delay."""
+    admins = RoleMembers(users=(DEMO_USER, BUDDY))
+    limits = config.action_limits.model_copy(update={"verify_delay_s": 0})
+    return config.model_copy(update={"roles": {**config.roles, "admin": admins}, "action_limits": limits})
+
+
+class DemoApprovals:
+    def __init__(self, flow: Remediation, say: Callable[[str], None]) -> None:
+        self.flow = flow
+        self.say = say
+        self.offered: list[Proposed] = []
+
+    @staticmethod
+    def handles(line: str) -> bool:
+        text = line.strip()
+        return _COMMAND.match(text) is not None or text.startswith("propose")
+
+    async def offer(self, diag: Diagnosis) -> None:
+        """Number the diagnosis' proposals as the buttons Slack would show."""
+        offers = await self.flow.offer(diag, DEMO_USER)
+        self.offered = []
+        for offer in offers:
+            if offer.proposed is None:
+                self.say(f"     [-] {proposal_phrase(offer.proposal)} — not offered: {offer.unavailable}")
+                continue
+            self._add(offer.proposed, offer.proposal.reason)
+        if self.offered:
+            self.say("     (`click N` to preview, `approve N` to run, `deny N` to decline)")
+
+    def _add(self, proposed: Proposed, reason: str = "") -> None:
+        self.offered.append(proposed)
+        why = f" — {reason}" if reason else ""
+        self.say(f"     [{len(self.offered)}] {request_phrase(proposed.request)}{why}")
+
+    async def handle(self, line: str) -> None:
+        if line.strip().startswith("propose"):
+            await self._propose(line.strip())
+            return
+        match = _COMMAND.match(line.strip())
+        if match is None:
+            return
+        number = match.group("n")
+        if not number.isdigit() or not 1 <= int(number) <= len(self.offered):
+            self.say(f"There is no proposal {number!r}; {len(self.offered)} are on offer.")
+            return
+        request_id = self.offered[int(number) - 1].request.id
+        user = match.group("user") or DEMO_USER
+        approver = Approver.slack_user(user)
+        verb = match.group("verb")
+        if verb == "click":
+            review = await self.flow.review(request_id, approver)
+            if review.refused is not None:
+                self.say(f"[only {user} can see this] {refusal_line(review.refused, review.required_role)}")
+                return
+            self.say("[preview]\n" + "\n".join(f"  {line}" for line in preview_lines(review)))
+            return
+        decision = await (self.flow.approve(request_id, approver) if verb == "approve"
+                          else self.flow.deny(request_id, approver))
+        await self._report(decision, user)
+
+    async def _propose(self, line: str) -> None:
+        match = _PROPOSE.match(line)
+        if match is None:
+            self.say("Usage: `propose ACTION SERVICE [key=value ...]`, e.g. `propose scale api-gateway replicas=8`.")
+            return
+        params = dict(pair.split("=", 1) for pair in match.group("params").split())
+        try:
+            proposed = await self.flow.approvals.propose(match.group("action"), match.group("service"), params,
+                                                         DEMO_USER)
+        except ProposalError as exc:
+            self.say(f"[only you can see this] {exc}")
+            return
+        self.say(f"[#ops-support] Proposed by {DEMO_USER}: {proposed.preview.summary}")
+        self._add(proposed)
+
+    async def _report(self, decision: Decision, user: str) -> None:
+        line = decision_line(decision, user, datetime.now(UTC))
+        if decision.kind in (DecisionKind.REFUSED, DecisionKind.PREVIEWED):
+            self.say(f"[only {user} can see this] {refusal_line(decision.message, decision.required_role)}"
+                     if decision.kind is DecisionKind.REFUSED else f"[only {user} can see this] {decision.message}")
+        if line is not None:
+            self.say(f"[message updated] {line}")
+        if decision.reproposal is not None:
+            self.say("  └─ thread: the target changed; a fresh proposal:")
+            self._add(decision.reproposal)
+        outcome, request = decision.outcome, decision.request
+        if decision.kind is not DecisionKind.SUCCEEDED or outcome is None or request is None or outcome.dry_run:
+            return
+        if self.flow.schedule_revert(request, outcome, self._timed_revert_done):
+            self.say("  └─ thread: the revert is scheduled (in this process; the demo ends before it is due).")
+        self.say("  └─ thread: verifying (waiting for the rollout, then re-running the checks)…")
+        verification = await self.flow.verify(request, outcome)
+        self.say("\n".join(f"     {line}" for line in verification_lines(verification)))
+        if verification.revert is not None:
+            revert = await self.flow.propose(verification.revert, request.service, request.requester)
+            if revert is not None:
+                self._add(revert, "revert")
+
+    async def _timed_revert_done(self, decision: Decision) -> None:
+        self.say(f"[timed revert] {decision_line(decision, 'opsbot', datetime.now(UTC)) or decision.message}")
