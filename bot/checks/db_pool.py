@@ -56,13 +56,17 @@ class DbPoolCheck:
         if evidence.by_application and status is not Status.OK:
             top = evidence.by_application[0]
             summary += f" Most are held by {top.application} ({top.total})."
-        facts = (
+        facts: tuple[Fact, ...] = (
             Fact("connections", f"{used} ({percent(usage)})", f"warn {percent(warn)}, crit {percent(crit)}", status),
             Fact("active", str(evidence.by_state.get("active", 0))),
             Fact("idle", str(evidence.idle)),
             Fact("idle in transaction", str(evidence.idle_in_transaction)),
             Fact("reserved for superusers", str(evidence.superuser_reserved)),
         )
+        hidden = evidence.by_state.get("unknown", 0)
+        if hidden:
+            # Counted, but their state is only visible to a role with pg_monitor.
+            facts += (Fact("state hidden (grant pg_monitor)", str(hidden)),)
         lines = tuple(_app_line(app) for app in evidence.by_application[:APPS_SHOWN])
         causes = () if status is Status.OK else (_cause(evidence, status, used),)
         return Finding(self.name, self.title, status, summary, facts=facts, evidence=lines, causes=causes,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.checks.base import CheckContext, SourceSet
@@ -19,6 +20,7 @@ MIN_SEQ_SCANS = 5
 SEQ_TO_INDEX_RATIO = 10
 STATEMENTS_READ = 50
 SHOWN = 3
+PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,13 @@ class Suspect:
     @property
     def hint(self) -> str:
         """The guide's CREATE INDEX, as text for a person to review; opsbot never runs it."""
-        name = f"{self.table.schema}.{self.table.table}"
+        name = f"{_ident(self.table.schema)}.{_ident(self.table.table)}"
         if not self.columns:
             return (f"EXPLAIN ANALYZE the statements filtering {name}, then CREATE INDEX on the columns in "
                     "their WHERE/JOIN clauses")
         cols = self.columns[:2]  # the guide's composite example uses two columns
-        return f"CREATE INDEX idx_{self.table.table}_{'_'.join(cols)} ON {name}({', '.join(cols)});"
+        index = _ident(f"idx_{self.table.table}_{'_'.join(cols)}")
+        return f"CREATE INDEX {index} ON {name}({', '.join(_ident(c) for c in cols)});"
 
 
 class MissingIndexesCheck:
@@ -128,3 +131,8 @@ def _cause(suspects: list[Suspect]) -> Cause:
         evidence=tuple(line for s in suspects[:SHOWN] for line in _lines(s)),
         guide_section="Slow Database Queries",
     )
+
+
+def _ident(name: str) -> str:
+    """An identifier as it must be written in the hint: bare when plain, else double-quoted."""
+    return name if PLAIN_IDENTIFIER.fullmatch(name) else '"' + name.replace('"', '""') + '"'

@@ -51,7 +51,7 @@ class ReplicationCheck:
         )
         lines = tuple(_line(r) for r, _ in rated)
         # One cause for the whole replication: the worst replica names it, the others are in the evidence.
-        lagging = sorted((pair for pair in rated if pair[1] is not Status.OK),
+        lagging = sorted((pair for pair in rated if pair[1] in (Status.WARN, Status.CRIT)),
                          key=lambda pair: (-pair[1].rank, -(pair[0].replay_lag_s or 0.0)))
         causes = (_cause(*lagging[0], limit),) if lagging else ()
         return Finding(self.name, self.title, status, summary, facts=facts, evidence=lines, causes=causes,
@@ -90,6 +90,8 @@ class ReplicationCheck:
 def _status(replica: ReplicaInfo, limit: float) -> Status:
     if (replica.replay_lag_s or 0.0) > limit:
         return Status.CRIT
+    if replica.state is None:
+        return Status.NO_DATA  # the row is visible but its columns are not: see _line
     if replica.state != "streaming" or (replica.lag_bytes or 0) >= LAG_BYTES_WARN:
         return Status.WARN
     return Status.OK
@@ -105,6 +107,8 @@ def _bytes(count: int | None) -> str:
 
 def _line(replica: ReplicaInfo) -> str:
     where = f" at {replica.client_addr}" if replica.client_addr else ""
+    if replica.state is None:
+        return f"{replica.name}{where}: state and positions hidden; the bot's database role needs pg_monitor"
     return (f"{replica.name}{where}: {replica.state or 'unknown state'}, {replica.sync_state or 'unknown'}, "
             f"replay lag {duration(replica.replay_lag_s or 0.0)}, {_bytes(replica.lag_bytes)} behind")
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_IDENT = r'"?[A-Za-z_][A-Za-z0-9_$]*"?'
+# A bare identifier, or a double-quoted one (which may hold spaces, capitals and doubled quotes).
+_IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
 _TABLE_REF = re.compile(rf"\b(?:from|join|update)\s+(?:{_IDENT}\.)?({_IDENT})(?:\s+(?:as\s+)?({_IDENT}))?", re.I)
 # A clause runs from WHERE or ON to the next keyword that ends it.
 _CLAUSE = re.compile(
@@ -52,4 +53,7 @@ def _aliases_of(statement: str, table: str) -> set[str]:
 
 
 def _bare(identifier: str) -> str:
-    return identifier.strip('"').lower()
+    # Case-insensitive even for quoted names: a rare false match costs only a less specific hint.
+    if identifier.startswith('"') and identifier.endswith('"'):
+        identifier = identifier[1:-1].replace('""', '"')
+    return identifier.lower()

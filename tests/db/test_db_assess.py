@@ -170,6 +170,13 @@ def test_already_indexed_column_is_not_suggested_again() -> None:
     assert finding.causes[0].title == "Missing index on public.orders"
 
 
+def test_hint_quotes_identifiers_that_are_not_plain() -> None:
+    table = TableScans("Sales", "Order Lines", 50, 50 * 30_000, 0, 30_000, ("sku", "lineNo"), ())
+    statements = (_stmt('SELECT * FROM "Sales"."Order Lines" WHERE sku = $1', 1500),)
+    hint = MissingIndexesCheck().assess(IndexEvidence((table,), statements), CTX).causes[0].evidence[1]
+    assert hint == 'hint (not executed): CREATE INDEX "idx_Order Lines_sku" ON "Sales"."Order Lines"(sku);'
+
+
 def test_sql_columns_resolve_aliases_and_ignore_other_tables() -> None:
     join = "SELECT c.*, o.* FROM customers c LEFT JOIN orders o ON c.id = o.customer_id WHERE c.active = $1"
     assert filtered_columns(join, "orders", ORDERS.columns) == ("customer_id",)
@@ -233,6 +240,20 @@ def test_replay_lag_against_five_seconds() -> None:
     assert catching_up.status is Status.WARN and "catchup" in catching_up.causes[0].title
     behind = ReplicationCheck().assess(ReplicationStatus(False, (_replica(1.0, 64 * 2**20),)), CTX)
     assert behind.status is Status.WARN and "64.0 MiB" in behind.causes[0].title
+
+
+def test_replica_hidden_from_an_unprivileged_role_says_what_to_grant() -> None:
+    hidden = ReplicaInfo("replica-1", None, None, None, None, None)
+    finding = ReplicationCheck().assess(ReplicationStatus(False, (hidden,)), CTX)
+    assert finding.status is Status.NO_DATA and finding.causes == ()
+    assert "needs pg_monitor" in finding.evidence[0]
+
+
+def test_pool_counts_sessions_whose_state_is_hidden() -> None:
+    hidden = usage(40)
+    hidden = type(hidden)(**{**hidden.__dict__, "by_state": {"unknown": 40}})
+    facts = {f.label: f.value for f in DbPoolCheck().assess(hidden, CTX).facts}
+    assert facts["state hidden (grant pg_monitor)"] == "40"
 
 
 def test_a_standby_says_it_is_one() -> None:
