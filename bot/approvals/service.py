@@ -142,17 +142,10 @@ class Approvals:
     ) -> Decision:
         """Authorise the click and, if allowed, execute the request exactly once. Never raises for a
         refusal; `channel`/`message_ts` are the click's container, checked against where it was posted."""
-        gate = await self._gate(request_id, approver, channel, message_ts)
-        if isinstance(gate, Decision):
-            return gate
-        request, action = gate
-        needed = requirement(self._config, action)
-        refused = refusal(self._config, needed, approver, request.requester)
-        if refused is not None:
-            reason = RefusalReason(refused.reason)
-            return await self._trail.refuse(request, approver, reason, refused.message, refused.required_role)
-        if request.status is not RequestStatus.PENDING:
-            return await self._trail.refuse_settled(request, approver)
+        vetted = await self._vet(request_id, approver, channel, message_ts)
+        if isinstance(vetted, Decision):
+            return vetted
+        request, action = vetted
         if self._dry_run or dry_run:
             return await self._dry_run_decision(request, approver, action)
         lock = f"action:{request.service}"
@@ -172,6 +165,20 @@ class Approvals:
                 await self._coordination.release_lock(lock, token)
             except CoordinationError as exc:  # the lock's TTL frees it anyway
                 log.warning("approval %s: could not release %s: %s", request.id, lock, exc)
+
+    async def precheck(
+        self, request_id: str, approver: Approver, *, channel: str | None = None, message_ts: str | None = None
+    ) -> Decision | None:
+        """The checks of `approve` without executing: None when this person may approve the request now,
+        else the (audited) refusal. For a confirmation modal: precheck on the button click, show the
+        preview, then `approve` on submit, which checks everything again."""
+        vetted = await self._vet(request_id, approver, channel, message_ts)
+        if isinstance(vetted, Decision):
+            return vetted
+        request, _ = vetted
+        if request.expires_at <= self._clock():
+            return await self._trail.refuse(request, approver, RefusalReason.EXPIRED, EXPIRED_MESSAGE)
+        return None
 
     async def deny(
         self, request_id: str, approver: Approver, *, channel: str | None = None, message_ts: str | None = None
@@ -200,6 +207,16 @@ class Approvals:
             await self._trail.record(request, BOT_ACTOR, AuditEvent.EXPIRED)
         return expired
 
+    async def fail_stuck(self) -> list[ApprovalRequest]:
+        """Fail requests left executing by a replica that died (the scheduler's job, like `expire_due`).
+        Anything executing longer than the action lock's TTL is no longer protected by it either."""
+        older_than = timedelta(seconds=self._config.approvals.lock_ttl_s)
+        outcome = "interrupted: the bot stopped while executing; check the target's state before retrying"
+        stuck = await self.store.fail_stuck(older_than, outcome)
+        for request in stuck:
+            await self._trail.record(request, BOT_ACTOR, AuditEvent.FAILED, outcome)
+        return stuck
+
     async def audit(self, *, service: str | None = None, since: datetime | None = None) -> list[AuditRecord]:
         return await self.store.audit(service=service, since=since)
 
@@ -222,6 +239,22 @@ class Approvals:
         if action is None:
             message = f"The action {request.action!r} is not available in this version of the bot."
             return await self._trail.refuse(request, approver, RefusalReason.UNAVAILABLE, message)
+        return request, action
+
+    async def _vet(
+        self, request_id: str, approver: Approver, channel: str | None, message_ts: str | None
+    ) -> tuple[ApprovalRequest, Action[Any]] | Decision:
+        """The gate, then: may this person approve it, and is it still pending (expiry is the store's call)."""
+        gate = await self._gate(request_id, approver, channel, message_ts)
+        if isinstance(gate, Decision):
+            return gate
+        request, action = gate
+        refused = refusal(self._config, requirement(self._config, action), approver, request.requester)
+        if refused is not None:
+            reason = RefusalReason(refused.reason)
+            return await self._trail.refuse(request, approver, reason, refused.message, refused.required_role)
+        if request.status is not RequestStatus.PENDING:
+            return await self._trail.refuse_settled(request, approver)
         return request, action
 
     async def _approve_locked(self, request: ApprovalRequest, approver: Approver, action: Action[Any]) -> Decision:

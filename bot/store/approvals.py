@@ -194,6 +194,11 @@ class ApprovalStore(Protocol):
         """Mark every pending request past its expiry as expired; returns them (each exactly once)."""
         ...
 
+    async def fail_stuck(self, older_than: timedelta, outcome: str) -> list[ApprovalRequest]:
+        """Mark requests executing for longer than `older_than` as failed with `outcome`: their replica
+        died mid-execution, and a request must not claim to be running forever."""
+        ...
+
     async def append_audit(self, entry: AuditEntry) -> None: ...
 
     async def audit(

@@ -10,7 +10,7 @@ import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.store.approvals import (
     ApprovalRequest,
@@ -114,6 +114,15 @@ class MemoryApprovalStore:
                 self._put(replace(request, status=RequestStatus.EXPIRED, updated_at=now))
                 for request in list(self._requests.values())
                 if request.status is RequestStatus.PENDING and request.expires_at <= now
+            ]
+
+    async def fail_stuck(self, older_than: timedelta, outcome: str) -> list[ApprovalRequest]:
+        with self._lock:
+            now = self._clock()
+            return [
+                self._put(replace(request, status=RequestStatus.FAILED, updated_at=now, outcome=outcome))
+                for request in list(self._requests.values())
+                if request.status is RequestStatus.EXECUTING and request.updated_at <= now - older_than
             ]
 
     async def append_audit(self, entry: AuditEntry) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import psycopg
@@ -63,6 +63,11 @@ RETURNING *
 _EXPIRE_DUE: Final = """
 UPDATE approval_requests SET status = 'expired', updated_at = now()
 WHERE status = 'pending' AND expires_at <= now()
+RETURNING *
+"""
+_FAIL_STUCK: Final = """
+UPDATE approval_requests SET status = 'failed', updated_at = now(), outcome = %(outcome)s
+WHERE status = 'executing' AND updated_at <= now() - %(older_than)s
 RETURNING *
 """
 _ATTACH: Final = """
@@ -221,6 +226,9 @@ class PostgresApprovalStore:
 
     async def expire_due(self) -> list[ApprovalRequest]:
         return await self._all(_EXPIRE_DUE, {})
+
+    async def fail_stuck(self, older_than: timedelta, outcome: str) -> list[ApprovalRequest]:
+        return await self._all(_FAIL_STUCK, {"older_than": older_than, "outcome": outcome})
 
     async def append_audit(self, entry: AuditEntry) -> None:
         values = {

@@ -281,3 +281,20 @@ async def test_bad_proposals(backend: StoreUnderTest, action_env: ActionEnv) -> 
     with pytest.raises(BadProposal, match="whole number"):
         await approvals.propose("scale", "auth-service", {"replicas": "many"}, requester=EDITOR)
     assert await backend.store.audit() == []
+
+
+async def test_precheck_authorises_without_executing(backend: StoreUnderTest, action_env: ActionEnv) -> None:
+    action = high_risk_action()
+    approvals = make_approvals(backend.store, action, env=action_env)
+    proposed = await approvals.propose("scale-to-zero", "data-processor", {}, requester=ADMIN)
+    assert await approvals.precheck(proposed.request.id, Approver.slack_user(ADMIN_2)) is None
+    own = await approvals.precheck(proposed.request.id, Approver.slack_user(ADMIN))
+    assert own is not None and own.reason is RefusalReason.SELF_APPROVAL
+    editor = await approvals.precheck(proposed.request.id, Approver.slack_user(EDITOR))
+    assert editor is not None and editor.required_role == "admin"
+    assert action.executions == []
+    stored = await backend.store.get(proposed.request.id)
+    assert stored is not None and stored.status is RequestStatus.PENDING
+    assert (await approvals.approve(proposed.request.id, Approver.slack_user(ADMIN_2))).ok
+    late = await approvals.precheck(proposed.request.id, Approver.slack_user(ADMIN_2))
+    assert late is not None and late.reason is RefusalReason.ALREADY_DECIDED

@@ -152,3 +152,16 @@ async def test_postgres_store_unreachable_raises_store_error() -> None:
         assert await store.ping() is False
     finally:
         await store.aclose()
+
+
+async def test_fail_stuck_fails_only_long_executing_requests(backend: StoreUnderTest) -> None:
+    running, _ = await backend.store.create(_new())
+    waiting, _ = await backend.store.create(_new(service="api-gateway"))
+    await backend.store.transition(running.id, RequestStatus.PENDING, RequestStatus.APPROVED, actor="U0ADMIN")
+    await backend.store.transition(running.id, RequestStatus.APPROVED, RequestStatus.EXECUTING)
+    assert await backend.store.fail_stuck(timedelta(minutes=5), "interrupted") == []  # just started
+    stuck = await backend.store.fail_stuck(timedelta(0), "interrupted")
+    assert [r.id for r in stuck] == [running.id]
+    assert stuck[0].status is RequestStatus.FAILED and stuck[0].outcome == "interrupted"
+    untouched = await backend.store.get(waiting.id)
+    assert untouched is not None and untouched.status is RequestStatus.PENDING
