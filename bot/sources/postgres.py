@@ -105,10 +105,19 @@ class PostgresSource:
         # libpq's connect_timeout is whole seconds with a floor of 2.
         self._connect_timeout = max(2, connect_timeout_s)
         self._options = f"-c statement_timeout={statement_timeout_ms} -c default_transaction_read_only=on"
-        self._secrets = _secrets_of(dsn)
+        try:
+            params = psycopg.conninfo.conninfo_to_dict(dsn)
+        except psycopg.ProgrammingError:
+            # The driver's message quotes the malformed string, password and all: never pass it on.
+            params = None
+        self._valid = params is not None
+        password = params.get("password") if params else None
+        self._secrets = (dsn, str(password)) if password else (dsn,)
 
     @asynccontextmanager
     async def _connection(self, what: str) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        if not self._valid:
+            raise SourceError(SOURCE, f"{what}: TARGET_DATABASE_URL is not a valid PostgreSQL connection string")
         try:
             conn = await psycopg.AsyncConnection.connect(
                 self._dsn,
@@ -148,7 +157,8 @@ class PostgresSource:
         async with self._connection("connection usage") as conn:
             limits = await (await conn.execute(_LIMITS)).fetchone()
             rows = await (await conn.execute(_CONNECTIONS, {"hour": HOUR_S, "me": APPLICATION_NAME})).fetchall()
-        assert limits is not None  # a SELECT without FROM always returns its one row
+        if limits is None:
+            raise SourceError(SOURCE, "connection usage: max_connections could not be read")
         return _usage(int(limits[0]), int(limits[1]), rows)
 
     async def long_queries(self, older_than_s: float, limit: int = 20) -> tuple[ActiveQuery, ...]:
@@ -242,11 +252,3 @@ def _explain_statements_error(exc: SourceError) -> SourceError:
                                    "and restart PostgreSQL")
     return exc
 
-
-def _secrets_of(dsn: str) -> tuple[str, ...]:
-    try:
-        params = psycopg.conninfo.conninfo_to_dict(dsn)
-    except psycopg.Error:
-        return (dsn,)
-    password = params.get("password")
-    return (dsn, str(password)) if password else (dsn,)

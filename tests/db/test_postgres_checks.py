@@ -212,3 +212,12 @@ async def test_server_out_of_slots_is_a_critical_pool_finding_not_an_error() -> 
     assert finding.causes[0].key == "db_pool_exhausted"
     # Checks that need to count rows cannot, and say why.
     assert idle.status is Status.ERROR and "too many clients" in idle.summary
+
+
+async def test_malformed_database_url_never_echoes_the_password() -> None:
+    # psycopg's own message for this quotes the whole string, password included.
+    async with db_sources("postgresql//opsbot:hunter2@db.internal/platform") as sources:
+        finding = await run_check(DbPoolCheck(), sources, ctx(), TIMEOUT_S)
+    assert finding.status is Status.ERROR
+    assert "TARGET_DATABASE_URL is not a valid PostgreSQL connection string" in finding.summary
+    assert "hunter2" not in finding.summary
