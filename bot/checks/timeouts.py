@@ -80,7 +80,8 @@ class TimeoutsCheck:
         )
         lines = tuple(_group_line(g) for g in groups[:GROUPS_SHOWN])
         summary = _summary(latency, share, ctx.thresholds.request_timeout_s, gateway_timeouts, groups)
-        causes = _causes(groups, near, latency, ctx.thresholds.request_timeout_s) if status is not Status.OK else ()
+        causes = () if status is Status.OK else _causes(groups, near, latency, ctx.thresholds.request_timeout_s,
+                                                         gateway_timeouts)
         return Finding(self.name, self.title, status, summary, facts=facts, evidence=lines, causes=causes,
                        guide_section=GUIDE)
 
@@ -112,6 +113,14 @@ def _upstream_of(text: str, dependencies: tuple[str, ...]) -> str:
     return UNNAMED
 
 
+def _upstream_confidence(near: bool, gateway: int) -> float:
+    """Logs naming the upstream alone are a medium signal; with P99 at the timeout it is strong, and with
+    the service also answering 504s every part of the mechanism is observed, not inferred."""
+    if not near:
+        return 0.6
+    return 0.9 if gateway else 0.85
+
+
 def _group_line(group: UpstreamGroup) -> str:
     return f"{group.upstream}: {group.count:,} timed-out calls on {len(group.pods)} pod(s), e.g. {group.example[:240]}"
 
@@ -127,19 +136,22 @@ def _summary(latency: LatencyStats, share: float, timeout_s: int, gateway: int, 
     return text
 
 
-def _causes(groups: list[UpstreamGroup], near: bool, latency: LatencyStats, timeout_s: int) -> tuple[Cause, ...]:
+def _causes(groups: list[UpstreamGroup], near: bool, latency: LatencyStats, timeout_s: int,
+            gateway: int) -> tuple[Cause, ...]:
     named = [g for g in groups if g.upstream != UNNAMED]
     if named:
         top = named[0]
         evidence = [f"{top.count:,} log lines on {len(top.pods)} pod(s): {top.example[:240]}"]
         if near:
             evidence.append(f"P99 {latency.p99_ms:,.0f} ms against the {timeout_s} s timeout")
+        if gateway:
+            evidence.append(f"{gateway:,} requests answered 504 Gateway Timeout")
         return (
             Cause(
                 key="upstream_timeout",
                 title=f"Upstream {top.upstream} times out: check {top.upstream} itself "
                       f"(/diagnose {top.upstream} high_latency) before raising timeouts",
-                confidence=0.85 if near else 0.6,
+                confidence=_upstream_confidence(near, gateway),
                 evidence=tuple(evidence),
                 guide_section=GUIDE,
             ),

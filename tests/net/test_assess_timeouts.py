@@ -48,7 +48,8 @@ def test_near_timeout_with_a_named_upstream_blames_it() -> None:
     assert finding.summary == ("P99 29.3 s is 97.7 % of the 30 s request timeout (near it). 7,000 requests "
                                "answered 504. Logs show timed-out calls to data-processor, pricing-api.")
     (cause,) = finding.causes
-    assert cause.key == "upstream_timeout" and cause.confidence == 0.85
+    assert cause.key == "upstream_timeout" and cause.confidence == 0.9
+    assert cause.evidence[2] == "7,000 requests answered 504 Gateway Timeout"
     assert cause.title.startswith("Upstream data-processor times out")
     assert cause.evidence[0].startswith("40 log lines on 3 pod(s): ERROR [business-logic]")
     assert finding.evidence[0].startswith("data-processor: 40 timed-out calls on 3 pod(s)")
@@ -121,3 +122,10 @@ def test_breaker_states_unknown_or_absent() -> None:
     custom = context_for(CONFIG.model_copy(update={"thresholds": CONFIG.thresholds.model_copy(
         update={"circuit_breaker_recovery_s": 60})}), CONFIG.target("business-logic"), NOW)
     assert "(60 s)" in CircuitBreakerCheck().assess(health("open"), custom).summary
+
+
+def test_upstream_confidence_grows_with_each_observed_part_of_the_mechanism() -> None:
+    line = (timeout_line("Upstream data-processor timed out after 30s"),)
+    confidences = [TimeoutsCheck().assess(e, CTX).causes[0].confidence for e in (
+        evidence(900.0, line), evidence(29_300.0, line), evidence(29_300.0, line, {504: 10}))]
+    assert confidences == [0.6, 0.85, 0.9]
