@@ -108,10 +108,15 @@ class ProbeTimingCheck:
         facts = [Fact(kind, probe_text(p).split(": ", 1)[1]) for kind, p in sorted(probes.items())]
         if window is not None:
             facts.append(Fact("kill window", f"{window} s", None))
+        if not evidence.instances and not evidence.unreadable:
+            # Nothing started or restarted lately, so no probe has been cutting a start-up short.
+            return Finding(self.name, self.title, Status.OK,
+                           "No container started in the last 30 min or restarted in the last hour: nothing to"
+                           " time, and no probe killed one.", facts=tuple(facts), guide_section=self.guide_section)
         if not startups:
             note = f" ({len(evidence.unreadable)} log(s) unreadable)" if evidence.unreadable else ""
             return Finding(self.name, self.title, Status.NO_DATA,
-                           "No recent container start to measure: every container has been up for a while." + note,
+                           "Recent container starts, but their logs do not reach back to the start." + note,
                            facts=tuple(facts), guide_section=self.guide_section)
         slowest = max(startups, key=lambda s: s.seconds)
         killed = [s for s in startups if _killed_starting(s, window, budget_probe)]

@@ -118,3 +118,13 @@ def test_readiness_only_never_kills() -> None:
     finding = _assess(_killed(4), probes=(READINESS,))
     assert finding.status is Status.OK and "no liveness probe restarts them" in finding.summary
     assert not any(f.label == "kill window" for f in finding.facts)
+
+
+def test_nothing_started_lately_is_ok() -> None:
+    finding = _assess()
+    assert finding.status is Status.OK and finding.summary.startswith("No container started or restarted")
+
+
+def test_unreadable_logs_are_no_data_not_ok() -> None:
+    finding = CHECK.assess(ProbeTimingEvidence(_pods(), (), ("gw-0/app: HTTP 500",)), CTX)
+    assert finding.status is Status.NO_DATA and "1 log(s) unreadable" in finding.summary
