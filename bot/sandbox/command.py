@@ -19,8 +19,10 @@ EXIT_USAGE = 2
 
 def print_scenarios() -> int:
     """`opsbot sandbox --list`."""
-    for name, description in list_scenarios():
-        print(f"{name:<16} {description}")
+    scenarios = list_scenarios()
+    width = max((len(name) for name, _ in scenarios), default=0)
+    for name, description in scenarios:
+        print(f"{name:<{width}}  {description}")
     return 0
 
 
