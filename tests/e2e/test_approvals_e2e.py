@@ -119,7 +119,7 @@ class Platform:
     def _settings(self) -> Settings:
         env = self.env()
         return Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             kubeconfig=env["KUBECONFIG"], metrics_api_url=env["METRICS_API_URL"], database_url=env["DATABASE_URL"],
             redis_url=env["REDIS_URL"], opsbot_config=self.config_path,
             target_database_url=env.get("TARGET_DATABASE_URL"), cache_redis_url=env.get("CACHE_REDIS_URL"),
