@@ -66,7 +66,7 @@ def _cause(queries: list[ActiveQuery], limit: float) -> Cause:
         key="long_running_query",
         title=f"Long-running query: pid {queries[0].pid} for {duration(queries[0].duration_s)}",
         confidence=round(min(0.5 + 0.1 * (len(queries) - 1), 0.8), 2),
-        evidence=(f"{len(queries)} quer(ies) over {duration(limit)}", *(_line(q) for q in queries[:3])),
+        evidence=(f"active queries over {duration(limit)}: {len(queries)}", *(_line(q) for q in queries[:3])),
         guide_section="Slow Database Queries",
         proposals=proposals,
     )

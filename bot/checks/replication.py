@@ -64,7 +64,9 @@ class ReplicationCheck:
         status = (Status.CRIT if lag is not None and lag > limit
                   else Status.WARN if standby.replay_paused else Status.OK)
         summary = (f"This database is a standby (in recovery), not the primary: its replay trails what it "
-                   f"received by {_bytes(standby.receive_replay_bytes)}, {duration(lag)} of transactions.")
+                   f"received by {_bytes(standby.receive_replay_bytes)}")
+        # The age of the last replayed transaction is unknown until the standby has replayed one.
+        summary += f", {duration(lag)} of transactions." if lag is not None else "."
         if standby.replay_paused:
             summary += " Replay is paused (pg_wal_replay_resume() resumes it)."
         facts = (
@@ -77,14 +79,19 @@ class ReplicationCheck:
         if status is not Status.OK:
             causes = (Cause(
                 key="replication_lag",
-                title=f"This standby replays {duration(lag)} behind the primary"
-                      + (" (replay paused)" if standby.replay_paused else ""),
+                title=_standby_title(standby, lag),
                 confidence=0.7 if status is Status.CRIT else 0.4,
                 evidence=(summary, BOTTLENECKS),
                 guide_section="Replication Lag",
             ),)
         return Finding(self.name, self.title, status, summary, facts=facts, causes=causes,
                        guide_section=self.guide_section)
+
+
+def _standby_title(standby: StandbyInfo, lag: float | None) -> str:
+    behind = f"{duration(lag)}" if lag is not None else _bytes(standby.receive_replay_bytes)
+    paused = " (replay paused)" if standby.replay_paused else ""
+    return f"This standby replays {behind} behind the primary{paused}"
 
 
 def _status(replica: ReplicaInfo, limit: float) -> Status:

@@ -79,7 +79,7 @@ LIMIT %(limit)s
 """
 _IN_RECOVERY = "SELECT pg_is_in_recovery()"
 _REPLICAS = """
-SELECT coalesce(nullif(application_name, ''), '(unnamed)'), client_addr::text, state, sync_state,
+SELECT coalesce(nullif(application_name, ''), '(unnamed)'), host(client_addr), state, sync_state,
        pg_wal_lsn_diff(sent_lsn, replay_lsn)::bigint, extract(epoch FROM replay_lag)::float8
 FROM pg_stat_replication
 ORDER BY 1

@@ -260,6 +260,9 @@ def test_a_standby_says_it_is_one() -> None:
     paused = ReplicationCheck().assess(ReplicationStatus(True, (), StandbyInfo(True, 500_000, 30.0)), CTX)
     assert paused.status is Status.CRIT and "is a standby" in paused.summary and "paused" in paused.summary
     assert paused.causes[0].key == "replication_lag"
+    fresh = ReplicationCheck().assess(ReplicationStatus(True, (), StandbyInfo(True, 6072, None)), CTX)
+    assert fresh.status is Status.WARN and "unknown" not in fresh.summary
+    assert fresh.causes[0].title == "This standby replays 6,072 bytes behind the primary (replay paused)"
     quiet = ReplicationCheck().assess(ReplicationStatus(True, (), StandbyInfo(False, 0, 4000.0)), CTX)
     assert quiet.status is Status.OK and "is a standby" in quiet.summary
 

@@ -58,7 +58,8 @@ async def test_paused_standby_lags_and_the_runbook_names_replication_lag(
     finally:
         standby.stop()
     assert finding.status is Status.CRIT, finding.summary
-    assert "streaming" in finding.evidence[0] and "bytes behind" in finding.evidence[0]
+    assert finding.evidence[0].startswith("walreceiver at 127.0.0.1: streaming, async, replay lag")
+    assert "bytes behind" in finding.evidence[0]
     assert result.likely_cause is not None and result.likely_cause.key == "replication_lag"
     assert on_standby.summary.startswith("This database is a standby")
     assert "Replay is paused" in on_standby.summary
