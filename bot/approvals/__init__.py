@@ -6,8 +6,12 @@ The API the Slack layer and the CLI build on:
   the preview to show); ``Approvals.attach_message(id, channel, ts)`` once the message is posted.
 * ``Approvals.approve(id, Approver.slack_user(user_id, groups), channel=..., message_ts=...)`` ->
   ``Decision``: refusals (with the role needed), the outcome, or a re-proposal when the target changed.
-* ``Approvals.deny(...)``, ``Approvals.expire_due()`` (scheduler), ``Approvals.audit(...)``.
+* ``Approvals.precheck(...)`` -> ``Decision | None``: the same checks without executing (confirmation modal).
+* ``Approvals.deny(...)``; ``Approvals.expire_due()`` and ``Approvals.fail_stuck()`` (scheduler jobs);
+  ``Approvals.audit(...)``.
 
+Refusals and failures come back as a ``Decision``, never as exceptions; ``propose`` raises ``BadProposal``
+/ ``ProposalRefused``. A database outage raises ``bot.store.approvals.ApprovalStoreError`` from any call.
 The store behind it is ``bot.store.approvals`` (PostgreSQL or in-memory).
 """
 
