@@ -196,4 +196,7 @@ def _record_text(record: AuditRecord) -> str:
     params = " ".join(f"{k}={v}" for k, v in sorted(entry.params.items()))
     what = " ".join(part for part in (entry.action, entry.service, params) if part)
     at = record.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-    return f"{at}  {entry.actor:<14} {entry.event:<10} {what}  {entry.request_id or '-'}  {entry.detail}".rstrip()
+    # channel + ts is what chat.getPermalink takes to link the Slack message the buttons were in.
+    where = f"  [{entry.channel} {entry.message_ts}]" if entry.channel and entry.message_ts else ""
+    line = f"{at}  {entry.actor:<14} {entry.event:<10} {what}  {entry.request_id or '-'}  {entry.detail}{where}"
+    return line.rstrip()
