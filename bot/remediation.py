@@ -27,7 +27,17 @@ from typing import Any
 
 from bot.actions import ACTIONS
 from bot.actions.base import Action, ActionEnv, ActionError, Outcome, Preview, changed_keys
-from bot.approvals import Approvals, Approver, Decision, ProposalError, Proposed, Requirement, requirement
+from bot.approvals import (
+    Approvals,
+    Approver,
+    Decision,
+    DecisionKind,
+    ProposalError,
+    Proposed,
+    RefusalReason,
+    Requirement,
+    requirement,
+)
 from bot.approvals.policy import refusal
 from bot.approvals.service import BOT_ACTOR
 from bot.checks import CHECKS
@@ -46,6 +56,7 @@ log = logging.getLogger(__name__)
 MAX_CAUSES_OFFERED = 3
 # Baselines of proposals nobody clicked are dropped oldest first past this many.
 MAX_BASELINES = 500
+OUTSIDER = "Guests and deactivated accounts cannot approve or decline actions."
 
 
 @dataclass(frozen=True)
@@ -219,6 +230,18 @@ class Remediation:
         if refused is not None:
             return refused.message, refused.required_role
         return None, None
+
+    async def refuse(self, request_id: str, actor: str, message: str) -> None:
+        """Audit a refusal made before the core was asked (the clicker is not a full workspace member)."""
+        request = await self.approvals.store.get(request_id)
+        entry = (AuditEntry.of(request, actor, AuditEvent.REFUSED, message) if request is not None else
+                 AuditEntry(actor, AuditEvent.REFUSED, "unknown", "unknown", detail=f"{message} ({request_id[:64]!r})"))
+        await self.approvals.store.append_audit(entry)
+
+    async def outsider_decision(self, request_id: str) -> Decision:
+        """The refusal a guest or deactivated account gets; the request is untouched."""
+        return Decision(DecisionKind.REFUSED, OUTSIDER, request=await self.approvals.store.get(request_id),
+                        reason=RefusalReason.NOT_AUTHORISED)
 
     async def approve(self, request_id: str, approver: Approver) -> Decision:
         """Take the "before" measurement, then let the core authorise and execute exactly once."""

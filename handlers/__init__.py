@@ -7,11 +7,11 @@ from slack_bolt.async_app import AsyncApp
 from bot.remediation import Remediation, build_remediation
 from bot.wiring import Deps
 from handlers import actions, commands, events
-from handlers.usergroups import UserGroups
+from handlers.people import People
 
 
 def register(app: AsyncApp, deps: Deps, flow: Remediation | None = None) -> None:
     flow = flow or build_remediation(deps)
     commands.register(app, deps, flow)
-    actions.register(app, deps, flow, UserGroups())
+    actions.register(app, deps, flow, People())
     events.register(app, deps)

@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions.base import Outcome
 from bot.approvals import Approver, Decision, DecisionKind, Proposed, RefusalReason
-from bot.remediation import Offer, Remediation
+from bot.remediation import OUTSIDER, Offer, Remediation, Review
 from bot.render.approval_blocks import (
     DENY_ACTION,
     MODAL_CALLBACK,
@@ -38,12 +38,12 @@ from bot.render.approval_blocks import (
     settle_buttons,
     verification_message,
 )
-from bot.render.approval_text import decision_line, hhmm, refusal_line
+from bot.render.approval_text import decision_line, hhmm, preview_lines, refusal_line
 from bot.render.limits import escape_mrkdwn
 from bot.store.approvals import ApprovalRequest
 from bot.wiring import Deps
+from handlers.people import People
 from handlers.slack_posting import post
-from handlers.usergroups import UserGroups
 
 log = logging.getLogger(__name__)
 # conversations.replies pages to read looking for the message to update (200 messages each).
@@ -52,9 +52,13 @@ MAX_REPLY_PAGES = 10
 _SETTLING_REFUSALS = frozenset({RefusalReason.EXPIRED, RefusalReason.TARGET_CHANGED})
 
 
-def register(app: AsyncApp, deps: Deps, flow: Remediation, groups: UserGroups) -> None:
-    async def approver(client: AsyncWebClient, user: str) -> Approver:
-        return Approver.slack_user(user, await groups.groups_of(client, deps.config, user))
+def register(app: AsyncApp, deps: Deps, flow: Remediation, people: People) -> None:
+    async def approver(client: AsyncWebClient, user: str, request_id: str) -> Approver | None:
+        """The clicker as the core judges them; None (refused, audited) for a guest or deactivated account."""
+        if not await people.full_member(client, user):
+            await flow.refuse(request_id, user, OUTSIDER)
+            return None
+        return Approver.slack_user(user, await people.groups_of(client, deps.config, user))
 
     async def on_review(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
@@ -63,15 +67,18 @@ def register(app: AsyncApp, deps: Deps, flow: Remediation, groups: UserGroups) -
         container = body.get("container") or {}
         channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
         view_id = await _open_loading(client, str(body.get("trigger_id") or ""), request_id)
-        review = await flow.review(
-            request_id, await approver(client, user), channel=channel, message_ts=container.get("message_ts")
-        )
+        clicker = await approver(client, user, request_id)
+        review = (await flow.review(request_id, clicker, channel=channel, message_ts=container.get("message_ts"))
+                  if clicker is not None else Review(None, refused=OUTSIDER))
         if review.refused is not None:
             text = refusal_line(review.refused, review.required_role, escape_mrkdwn)
             await _update_view(client, view_id, notice_view(request_id, text))
             await _ephemeral(client, channel, user, text)
             return
-        await _update_view(client, view_id, preview_view(review))
+        if not await _update_view(client, view_id, preview_view(review)):
+            # No modal (the 3-second trigger expired): the preview goes privately instead; click again to approve.
+            lines = "\n".join(preview_lines(review, mention, escape_mrkdwn))
+            await _ephemeral(client, channel, user, f"{lines}\nClick the button again to approve or deny.")
 
     async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()  # closes the modal; the result arrives in the channel, the refusal privately
@@ -79,17 +86,22 @@ def register(app: AsyncApp, deps: Deps, flow: Remediation, groups: UserGroups) -
         request_id = request_id_of(view)
         if request_id is None:
             return
-        decision = await flow.approve(request_id, await approver(client, user))
+        clicker = await approver(client, user, request_id)
+        decision = (await flow.approve(request_id, clicker) if clicker is not None
+                    else await flow.outsider_decision(request_id))
         await _after_decision(client, flow, decision, user)
 
     async def on_deny(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         user = str(body["user"]["id"])
-        decision = await flow.deny(str(action.get("value") or ""), await approver(client, user))
+        request_id = str(action.get("value") or "")
+        clicker = await approver(client, user, request_id)
+        decision = (await flow.deny(request_id, clicker) if clicker is not None
+                    else await flow.outsider_decision(request_id))
         view_id = (body.get("view") or {}).get("id")
         text = ("Declined: nothing was changed." if decision.kind is DecisionKind.DENIED
                 else refusal_line(decision.message, decision.required_role, escape_mrkdwn))
-        await _update_view(client, view_id, notice_view(str(action.get("value") or ""), text))
+        await _update_view(client, view_id, notice_view(request_id, text))
         await _after_decision(client, flow, decision, user)
 
     app.action(re.compile(f"^{REVIEW_ACTION}-\\d+$"))(on_review)
@@ -219,13 +231,15 @@ async def _open_loading(client: AsyncWebClient, trigger_id: str, request_id: str
     return str((response.get("view") or {}).get("id") or "") or None
 
 
-async def _update_view(client: AsyncWebClient, view_id: str | None, view: dict[str, Any]) -> None:
+async def _update_view(client: AsyncWebClient, view_id: str | None, view: dict[str, Any]) -> bool:
     if not view_id:
-        return
+        return False
     try:
         await client.views_update(view_id=view_id, view=view)
     except SlackApiError as exc:
         log.warning("views.update failed: %s", exc.response.get("error"))
+        return False
+    return True
 
 
 async def _ephemeral(client: AsyncWebClient, channel: str | None, user: str, text: str) -> None:

@@ -1,8 +1,9 @@
-"""Which of the ops config's user groups a Slack user is in, for role checks.
+"""Who a clicker is to Slack, for approvals: which configured user groups they are in, and whether they
+are a full member of the workspace (guests and deactivated accounts never approve, whatever the config says).
 
-`usergroups.users.list` is a tier-2 method (about 20 calls a minute), so memberships are cached briefly;
-a short TTL keeps someone removed from the on-call group from approving for long. Only the groups the
-ops config names are ever looked up.
+`usergroups.users.list` is a tier-2 method (about 20 calls a minute), so answers are cached briefly; a
+short TTL keeps someone removed from the on-call group from approving for long. Only the groups the ops
+config names are ever looked up. When Slack does not answer, nobody gains anything.
 """
 
 from __future__ import annotations
@@ -20,11 +21,29 @@ log = logging.getLogger(__name__)
 CACHE_TTL_S = 60.0
 
 
-class UserGroups:
+class People:
     def __init__(self, ttl_s: float = CACHE_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl_s = ttl_s
         self._clock = clock
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
+        self._full: dict[str, tuple[float, bool]] = {}
+
+    async def full_member(self, client: AsyncWebClient, user: str) -> bool:
+        """False for guests (restricted, single-channel), deactivated users, bots and unknown ids."""
+        cached = self._full.get(user)
+        now = self._clock()
+        if cached is not None and now - cached[0] < self._ttl_s:
+            return cached[1]
+        try:
+            response = await client.users_info(user=user)
+        except SlackApiError as exc:
+            log.warning("users.info %s failed: %s", user, exc.response.get("error"))
+            return False
+        info = response.get("user") or {}
+        flags = ("is_restricted", "is_ultra_restricted", "deleted", "is_bot")
+        full = bool(info) and not any(info.get(flag) for flag in flags)
+        self._full[user] = (now, full)
+        return full
 
     async def groups_of(self, client: AsyncWebClient, config: OpsConfig, user: str) -> frozenset[str]:
         """The configured user groups `user` belongs to; a group Slack will not list counts as not joined."""

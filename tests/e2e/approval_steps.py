@@ -10,7 +10,6 @@ import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from tests.e2e.botproc import BotProcess
@@ -31,12 +30,13 @@ ADMIN = "U0ADMIN01"
 ADMIN_2 = "U0ADMIN02"
 VIEWER = "U0VIEW001"
 CAROL = "U0CAROL01"  # an editor only through the on-call user group
+GUEST = "U0GUEST01"  # listed as an editor, but a guest account in Slack: never approves
 ONCALL = "S0ONCALL1"
 
 OPS_CONFIG = f"""
 roles:
   viewer: {{users: [{VIEWER}]}}
-  editor: {{users: [{ALICE}, {BOB}], usergroups: [{ONCALL}]}}
+  editor: {{users: [{ALICE}, {BOB}, {GUEST}], usergroups: [{ONCALL}]}}
   admin: {{users: [{ADMIN}, {ADMIN_2}]}}
 action_limits: {{verify_delay_s: 0}}
 """
@@ -48,6 +48,7 @@ def add_people(fake_slack: FakeSlack) -> None:
     """Everyone the tests click as must exist for chat.postEphemeral; CAROL is in the on-call group."""
     for user in (BOB, ADMIN, ADMIN_2, VIEWER, CAROL):
         fake_slack.set_user(user)
+    fake_slack.set_user(GUEST, is_restricted=True)
     fake_slack.set_usergroup(ONCALL, [CAROL])
 
 
@@ -180,5 +181,3 @@ def post_button_message(fake_slack: FakeSlack, blocks: list[dict[str, Any]], thr
     return fake_slack.add_message(CHANNEL_ID, "Proposed action", user=BOT_USER_ID, blocks=blocks,
                                   bot_id="B0CHATBOT", thread_ts=thread_ts)
 
-
-TTL_SHORT = timedelta(seconds=1)

@@ -37,6 +37,7 @@ from tests.e2e.approval_steps import (
     ADMIN_2,
     BOB,
     CAROL,
+    GUEST,
     OPS_CONFIG,
     VIEWER,
     Button,
@@ -211,6 +212,9 @@ def test_refusals_and_replays_execute_nothing(bot: BotProcess, platform: Platfor
     # A viewer who submits anyway (a stale or crafted modal) is re-authorised on submit and refused.
     submit(bot, {**notice, "private_metadata": json.dumps({"request_id": button.request_id})}, VIEWER)
     fake_slack.wait_for("chat.postEphemeral", lambda c: c.params.get("user") == VIEWER, count=2)
+
+    guest = opened_view(fake_slack, click(bot, button, GUEST), want=is_notice)
+    assert "Guests and deactivated accounts cannot approve" in view_text(guest)
 
     forged_button = Button(button.message, {**button.element, "value": "req_forged000000000000"})
     forged = opened_view(fake_slack, click(bot, forged_button, ALICE), want=is_notice)
@@ -446,8 +450,11 @@ def test_dry_run_previews_and_executes_nothing(platform: Platform, fake_slack: F
         said = str(ephemeral_to(fake_slack, BOB).params["text"])
         assert "Dry run: nothing executed" in said
         time.sleep(0.5)
+        assert request_status(platform.database_url, button.request_id) == "pending"
+        diagnose(bot, fake_slack)  # a newer diagnosis proposes the rollback again: the older buttons go
+        assert "Superseded at" in settled_text(fake_slack, str(button.message["ts"]))
     assert cluster_writes(sandbox) == []
-    assert request_status(platform.database_url, button.request_id) == "pending"
+    assert request_status(platform.database_url, button.request_id) == "superseded"
 
 
 def test_read_only_offers_no_buttons(platform: Platform, fake_slack: FakeSlack) -> None:
