@@ -15,17 +15,21 @@ Semantics both follow (tests run the same functions against both):
   wall-clock boundary) needs no clock agreement between replicas.
 * ``acquire_lock(name, ttl)``: returns an opaque token or ``None``; only the holder of the token can
   release or extend the lock, so a replica whose lock expired cannot delete its successor's lock.
+* ``get_json(key)`` / ``set_json(key, value, ttl)`` / ``delete_json(key)``: a small JSON document with
+  a TTL (alert triage's thread map and snoozes). Last writer wins; callers keep counters elsewhere.
+* ``reset_window(key)``: forget an ``incr_window`` counter, so the next hit opens a new window.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -68,7 +72,32 @@ class Coordination(Protocol):
         """True when the backend answers (readiness probe); never raises."""
         ...
 
+    async def get_json(self, key: str) -> dict[str, Any] | None:
+        """The document stored under ``key``, or None when absent, expired or not a JSON object."""
+        ...
+
+    async def set_json(self, key: str, value: dict[str, Any], ttl_seconds: float) -> None:
+        """Store ``value`` under ``key`` for ``ttl_seconds`` (replacing any previous document)."""
+        ...
+
+    async def delete_json(self, key: str) -> None: ...
+
+    async def reset_window(self, key: str) -> None:
+        """Drop the ``incr_window`` counter ``key``; the next increment starts a new window at 1."""
+        ...
+
     async def aclose(self) -> None: ...
+
+
+def _document(raw: str | None) -> dict[str, Any] | None:
+    # Stored by set_json, but a stray or truncated value must read as absent, not crash a handler.
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _ms(seconds: float) -> int:
@@ -172,6 +201,31 @@ class RedisCoordination:
         except (RedisError, OSError):
             return False
 
+    async def get_json(self, key: str) -> dict[str, Any] | None:
+        try:
+            raw = await self._redis.get(self._key("doc", key))
+        except (RedisError, OSError) as exc:
+            raise CoordinationError(f"get_json {key!r}: {exc}") from exc
+        return _document(raw)
+
+    async def set_json(self, key: str, value: dict[str, Any], ttl_seconds: float) -> None:
+        try:
+            await self._redis.set(self._key("doc", key), json.dumps(value), px=_ms(ttl_seconds))
+        except (RedisError, OSError) as exc:
+            raise CoordinationError(f"set_json {key!r}: {exc}") from exc
+
+    async def delete_json(self, key: str) -> None:
+        try:
+            await self._redis.delete(self._key("doc", key))
+        except (RedisError, OSError) as exc:
+            raise CoordinationError(f"delete_json {key!r}: {exc}") from exc
+
+    async def reset_window(self, key: str) -> None:
+        try:
+            await self._redis.delete(self._key("window", key))
+        except (RedisError, OSError) as exc:
+            raise CoordinationError(f"reset_window {key!r}: {exc}") from exc
+
     async def aclose(self) -> None:
         await self._redis.aclose()
 
@@ -271,6 +325,26 @@ class MemoryCoordination:
 
     async def ping(self) -> bool:
         return not self._closed
+
+    async def get_json(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            entry = self._live(f"doc:{key}", self._clock())
+            return _document(entry.value if entry is not None else None)
+
+    async def set_json(self, key: str, value: dict[str, Any], ttl_seconds: float) -> None:
+        ttl = _ms(ttl_seconds) / 1000
+        text = json.dumps(value)  # serialised like Redis does, so callers cannot share a mutable dict
+        with self._lock:
+            now = self._clock()
+            self._put(f"doc:{key}", _Entry(text, now + ttl), now)
+
+    async def delete_json(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(f"doc:{key}", None)
+
+    async def reset_window(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(f"window:{key}", None)
 
     async def aclose(self) -> None:
         self._closed = True
