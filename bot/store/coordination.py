@@ -89,7 +89,7 @@ class Coordination(Protocol):
     async def aclose(self) -> None: ...
 
 
-def _document(raw: str | None) -> dict[str, Any] | None:
+def _document(raw: str | bytes | None) -> dict[str, Any] | None:
     # Stored by set_json, but a stray or truncated value must read as absent, not crash a handler.
     if raw is None:
         return None
