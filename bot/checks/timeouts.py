@@ -32,6 +32,7 @@ class TimeoutEvidence:
     latency: LatencyStats
     errors: ErrorStats
     lines: tuple[LogLine, ...]
+    unreadable: tuple[str, ...] = ()  # pod/container logs that could not be read: said, not hidden
 
 
 @dataclass
@@ -51,12 +52,12 @@ class TimeoutsCheck:
 
     async def collect(self, sources: SourceSet, ctx: CheckContext) -> TimeoutEvidence:
         period, service = ctx.diagnosis.metrics_period, ctx.target.service
-        latency, errors, (lines, _) = await asyncio.gather(
+        latency, errors, (lines, unreadable) = await asyncio.gather(
             sources.metrics.latency(service, period),
             sources.metrics.errors(service, period),
             sources.kube.recent_logs(ctx.target, ctx.diagnosis.log_tail_lines),
         )
-        return TimeoutEvidence(latency, errors, tuple(lines))
+        return TimeoutEvidence(latency, errors, tuple(lines), tuple(unreadable))
 
     def assess(self, evidence: TimeoutEvidence, ctx: CheckContext) -> Finding:
         latency, errors = evidence.latency, evidence.errors
@@ -80,6 +81,8 @@ class TimeoutsCheck:
         )
         lines = tuple(_group_line(g) for g in groups[:GROUPS_SHOWN])
         summary = _summary(latency, share, ctx.thresholds.request_timeout_s, gateway_timeouts, groups)
+        if evidence.unreadable:
+            summary += f" Could not read {len(evidence.unreadable)} container log(s)."
         causes = () if status is Status.OK else _causes(groups, near, latency, ctx.thresholds.request_timeout_s,
                                                          gateway_timeouts)
         return Finding(self.name, self.title, status, summary, facts=facts, evidence=lines, causes=causes,

@@ -129,3 +129,10 @@ def test_upstream_confidence_grows_with_each_observed_part_of_the_mechanism() ->
     confidences = [TimeoutsCheck().assess(e, CTX).causes[0].confidence for e in (
         evidence(900.0, line), evidence(29_300.0, line), evidence(29_300.0, line, {504: 10}))]
     assert confidences == [0.6, 0.85, 0.9]
+
+
+def test_unreadable_logs_are_said() -> None:
+    partial = evidence(29_300.0)
+    finding = TimeoutsCheck().assess(TimeoutEvidence(partial.latency, partial.errors, (), ("bl-1/c", "bl-2/c")), CTX)
+    assert finding.summary.endswith("Could not read 2 container log(s).")
+    assert finding.status is Status.CRIT  # P99 alone still judges the symptom
