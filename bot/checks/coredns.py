@@ -22,7 +22,7 @@ NAMESPACE = "kube-system"
 SELECTOR = "k8s-app=kube-dns"
 PREVIOUS_TAIL = 50
 LOG_LINES_SHOWN = 3
-PROBLEM = re.compile(r"\[(FATAL|ERROR)\]|\bpanic\b|\bLoop\b", re.IGNORECASE)
+PROBLEM = re.compile(r"\[(FATAL|ERROR)\]|\bpanic:", re.IGNORECASE)
 # A container restarted this often is crash-looping even if it happens to be up right now.
 RESTARTS_WARN = 3
 

@@ -51,19 +51,19 @@ class ServiceEndpointsCheck:
     def assess(self, evidence: tuple[ServiceView, ...], ctx: CheckContext) -> Finding:
         if not evidence:
             return Finding(self.name, self.title, Status.NO_DATA, "No services to look at.", guide_section=GUIDE)
-        judged = [_judge(view, ctx.target.namespace) for view in evidence]
-        facts = tuple(fact for fact, _, _ in judged)
-        causes = tuple(cause for _, cause, _ in judged if cause is not None)
-        lines = tuple(line for _, _, view_lines in judged for line in view_lines)
-        if not causes:
+        judged = [(view, *_judge(view, ctx.target.namespace)) for view in evidence]
+        facts = tuple(fact for _, fact, _, _ in judged)
+        lines = tuple(line for _, _, _, view_lines in judged for line in view_lines)
+        broken = [(view.name, cause) for view, _, cause, _ in judged if cause is not None]
+        if not broken:
             total = sum(len(v.endpoints.ready) for v in evidence)
             return Finding(self.name, self.title, Status.OK,
                            f"All {len(evidence)} Services exist and have ready endpoints ({total} addresses).",
                            facts=facts, evidence=lines, guide_section=GUIDE)
-        broken = ", ".join(v.name for v, (_, cause, _) in zip(evidence, judged, strict=True) if cause is not None)
-        return Finding(self.name, self.title, Status.CRIT, f"Traffic to {broken} has nowhere to go: "
-                       + "; ".join(c.title for c in causes) + ".",
-                       facts=facts, evidence=lines, causes=causes, guide_section=GUIDE)
+        names = ", ".join(name for name, _ in broken)
+        summary = f"Traffic to {names} has nowhere to go: " + "; ".join(c.title for _, c in broken) + "."
+        return Finding(self.name, self.title, Status.CRIT, summary, facts=facts, evidence=lines,
+                       causes=tuple(c for _, c in broken), guide_section=GUIDE)
 
 
 async def _view(sources: SourceSet, target: Target, name: str, dependency: bool) -> ServiceView:

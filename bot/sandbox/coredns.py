@@ -11,6 +11,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from .kube import clock
 from .kube.cluster import FakeCluster
 from .kube.pods import pod_from_replicaset
 from .kube.workloads import HASH_LABEL, REVISION, owner_reference, pod_is_ready, template_hash
@@ -53,7 +54,32 @@ def seed_coredns(cluster: FakeCluster, spec: CoreDns, now: datetime) -> None:
         pods = [_seed_pod(cluster, spec, rs, rng, index=index, now=now) for index in range(spec.replicas)]
         cluster.create(_service(), created_at=created)
         cluster.create(_endpoints(pods), created_at=created)
+        cluster.pod_created_hooks.append(lambda pod: _on_pod_created(cluster, spec, pod))
         cluster.reconcile()
+
+
+def _on_pod_created(cluster: FakeCluster, spec: CoreDns, pod: Obj) -> None:
+    """A replacement CoreDNS pod (after `kubectl delete pod`) runs the same Corefile, so it gets a state
+    from `pod_states` as at seeding (the i-th live pod the i-th state): deleting a crash-looping pod does
+    not fix DNS here any more than it would for real. Keeps the kube-dns Endpoints in step."""
+    meta = pod["metadata"]
+    if meta["namespace"] != NAMESPACE or (meta.get("labels") or {}).get("k8s-app") != _LABELS["k8s-app"]:
+        return
+    pods = cluster.list("Pod", NAMESPACE, label_selector=SELECTOR)
+    siblings = [p for p in pods if p["metadata"]["name"] != meta["name"]]
+    index = len(siblings)
+    state = spec.pod_states[index] if index < len(spec.pod_states) else None
+    current = cluster.get("Pod", NAMESPACE, meta["name"])
+    if current is None:
+        return
+    if state is not None:
+        apply_pod_state(current, state, clock.now())
+        current = cluster.update(current)
+    cluster.set_logs(NAMESPACE, meta["name"], "coredns", _startup_log(spec))
+    endpoints = cluster.get("Endpoints", NAMESPACE, SERVICE)
+    if endpoints is not None:
+        endpoints["subsets"] = _endpoints([*siblings, current])["subsets"]
+        cluster.update(endpoints)
 
 
 def _seed_pod(cluster: FakeCluster, spec: CoreDns, rs: Obj, rng: random.Random, *, index: int, now: datetime) -> Obj:
@@ -64,13 +90,17 @@ def _seed_pod(cluster: FakeCluster, spec: CoreDns, rs: Obj, rng: random.Random, 
         apply_pod_state(pod, state, now)
     stored = cluster.create(pod, created_at=started)
     name = stored["metadata"]["name"]
-    lines = [line.replace("$version", spec.version) for line in _STARTUP_LOG]
+    lines = _startup_log(spec)
     cluster.set_logs(NAMESPACE, name, "coredns", lines)
     if state is not None and state.last_terminated is not None and spec.previous_logs:
         cluster.set_logs(NAMESPACE, name, "coredns", [*lines, *spec.previous_logs], previous=True)
     if state is None or state.ready:
         cluster.set_pod_metrics(NAMESPACE, name, {"coredns": {"cpu": "4m", "memory": "18Mi"}})
     return stored
+
+
+def _startup_log(spec: CoreDns) -> list[str]:
+    return [line.replace("$version", spec.version) for line in _STARTUP_LOG]
 
 
 def _pod_template(version: str) -> Obj:

@@ -154,3 +154,16 @@ async def test_sandbox_ops_config_points_the_bot_at_its_dns(tmp_path: Path) -> N
         assert set(config.services) == {"api-gateway", "auth-service", "data-processor", "business-logic"}
         configured = DnsSource(config.dns.nameservers, config.dns.port, config.dns.cluster_domain, 1.0)
         assert (await configured.resolve("api-gateway", "default")).outcome is Outcome.RESOLVED
+
+
+async def test_a_replaced_coredns_pod_crashes_like_the_one_it_replaces() -> None:
+    with Sandbox("dns-failure") as sandbox:
+        doomed = sandbox.cluster.list("Pod", KUBE_SYSTEM, label_selector=COREDNS)[0]["metadata"]["name"]
+        sandbox.cluster.delete("Pod", KUBE_SYSTEM, doomed)
+        sandbox.cluster.reconcile()
+        pods = sandbox.cluster.list("Pod", KUBE_SYSTEM, label_selector=COREDNS)
+        assert len(pods) == 2 and doomed not in {p["metadata"]["name"] for p in pods}
+        waiting = {p["status"]["containerStatuses"][0]["state"].get("waiting", {}).get("reason") for p in pods}
+        assert waiting == {"CrashLoopBackOff"}
+        result = await source_for(sandbox.dns_port, timeout_s=0.3).resolve("auth-service", "default")
+    assert result.outcome is Outcome.TIMEOUT
