@@ -14,4 +14,4 @@ def register(app: AsyncApp, deps: Deps, flow: Remediation | None = None) -> None
     flow = flow or build_remediation(deps)
     commands.register(app, deps, flow)
     actions.register(app, deps, flow, People())
-    events.register(app, deps)
+    events.register(app, deps, flow)
