@@ -6,6 +6,7 @@ at 3 a.m. is worse than one that refuses to start.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from importlib import resources
 from pathlib import Path
@@ -23,6 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.access_policy import AccessPolicy
 from bot.model import Target
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -122,6 +124,7 @@ class Thresholds(BaseModel):
     pool_warn: float = Field(0.85, gt=0, le=1)
     pool_crit: float = Field(0.95, gt=0, le=1)
     cpu: float = Field(0.80, gt=0, le=1)
+    memory: float = Field(0.90, gt=0, le=1)  # of the container's memory limit: an OOM kill is near
     query_slow_s: float = Field(1.0, gt=0)
     query_long_s: float = Field(5.0, gt=0)
     replication_lag_s: float = Field(5.0, gt=0)
@@ -129,6 +132,7 @@ class Thresholds(BaseModel):
     circuit_breaker_recovery_s: int = Field(30, gt=0)
     request_timeout_s: int = Field(30, gt=0)
     rollout_suspect_window_s: int = Field(3600, gt=0)
+    clock_skew_s: float = Field(30, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -192,12 +196,139 @@ class DiagnosisConfig(BaseModel):
     check_timeout_s: float = Field(8, gt=0, le=60)
     metrics_period: str = "15m"
     log_tail_lines: int = Field(1000, ge=1, le=10000)
+    # memory_trend takes this many metrics.k8s.io samples, this far apart (kept well inside the check timeout).
+    memory_samples: int = Field(3, ge=1, le=10)
+    memory_sample_interval_s: float = Field(1.0, ge=0, le=10)
 
     @field_validator("metrics_period")
     @classmethod
     def _period(cls, value: str) -> str:
         if not PERIOD.match(value):
             raise ValueError("must look like 15m, 1h or 24h")
+        return value
+
+    @model_validator(mode="after")
+    def _sampling_fits(self) -> DiagnosisConfig:
+        if (self.memory_samples - 1) * self.memory_sample_interval_s > self.check_timeout_s / 2:
+            raise ValueError("memory sampling must take at most half of check_timeout_s")
+        return self
+
+
+class DnsConfig(BaseModel):
+    """How the bot resolves cluster names for the DNS checks. No nameservers: the system resolver's, as a
+    pod's resolv.conf gives them; the sandbox points this at its own DNS server."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nameservers: tuple[str, ...] = ()
+    port: int = Field(53, ge=1, le=65535)
+    cluster_domain: str = "cluster.local"
+    timeout_s: float = Field(2.0, gt=0, le=30)  # per name, search-list expansion included
+
+    @field_validator("nameservers")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for server in value:
+            try:
+                ipaddress.ip_address(server)
+            except ValueError:
+                raise ValueError(f"{server!r} is not an IP address") from None
+        return value
+
+    @field_validator("cluster_domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        if not all(DNS_LABEL.match(label) for label in value.split(".")):
+            raise ValueError("must be a DNS name such as cluster.local")
+        return value
+
+
+class ActionLimits(BaseModel):
+    """Bounds on what a remediation may do, whoever approves it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_replicas: int = Field(1, ge=0)  # `scale` never goes below this; scale-to-zero is its own action
+    max_replicas: int = Field(20, ge=1, le=1000)  # the guide's biggest emergency scale-up
+    max_memory: str = "8Gi"  # memory-bump ceiling
+    default_minutes: int = Field(30, ge=1)  # debug-logging / memory-bump revert after this long
+    max_debug_minutes: int = Field(240, ge=1)
+    max_bump_minutes: int = Field(240, ge=1)
+    idle_older_than: str = "1h"  # terminate-idle default: the guide's "idle connections older than 1 hour"
+    min_idle_older_than: str = "5m"  # below this, terminate-idle would cut connections merely between requests
+    verify_delay_s: float = Field(60, ge=0)  # after the rollout settles, wait this long before re-checking
+    maintenance_manifest: str = "manifests/maintenance-mode.yaml"
+
+    @field_validator("idle_older_than", "min_idle_older_than")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not PERIOD.match(value):
+            raise ValueError("must look like 90s, 5m or 1h")
+        return value
+
+    @field_validator("max_memory")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        if not re.match(r"^[1-9][0-9]*(Ki|Mi|Gi|Ti)?$", value):
+            raise ValueError("must be a memory quantity like 8Gi or 4096Mi")
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ActionLimits:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("min_replicas must not exceed max_replicas")
+        return self
+
+
+# The stable action names (DESIGN.md); per-action approval overrides must name one of them.
+ACTION_NAMES = (
+    "scale", "restart", "rollback", "delete-pod", "flush-cache", "terminate-idle", "cancel-query",
+    "debug-logging", "memory-bump", "scale-to-zero", "restore-replicas", "maintenance",
+)
+
+
+class ActionApproval(BaseModel):
+    """Per-action override of the action's own default: who may approve it, whether a second person must."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["editor", "admin"] | None = None  # viewers only diagnose, so no action can be lowered to them
+    four_eyes: bool | None = None
+
+
+class ApprovalsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ttl_minutes: int = Field(15, ge=1, le=24 * 60)  # an unanswered proposal expires after this long
+    lock_ttl_s: float = Field(300, gt=0, le=3600)  # longest an execution may hold its service's action lock
+    actions: dict[str, ActionApproval] = Field(default_factory=dict)
+
+    @field_validator("actions")
+    @classmethod
+    def _known_actions(cls, value: dict[str, ActionApproval]) -> dict[str, ActionApproval]:
+        unknown = sorted(set(value) - set(ACTION_NAMES))
+        if unknown:
+            raise ValueError(f"unknown actions {unknown}; known: {', '.join(ACTION_NAMES)}")
+        return value
+
+
+class TriageConfig(BaseModel):
+    """Alert triage in the channel: dedup window, which bots may trigger it, snooze choices, storm limits."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dedup_window_s: float = Field(3600, gt=0, le=7 * 24 * 3600)  # a repeat within this adds a counter line
+    allowed_bots: tuple[str, ...] | None = None  # bot/app IDs that may trigger triage; None: any bot (+ people)
+    snooze_choices_min: tuple[int, ...] = Field((30, 60, 240, 1440), min_length=1, max_length=5)
+    channel_posts_per_s: float = Field(1.0, gt=0, le=10)  # Slack's ~1 message/second/channel
+    storm_alerts_per_min: int = Field(10, ge=1)  # more alerts than this per channel-minute: a storm
+    max_queued_posts: int = Field(30, ge=1, le=1000)  # per channel; new alerts beyond it go to the summary
+
+    @field_validator("snooze_choices_min")
+    @classmethod
+    def _positive(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(m <= 0 or m > 7 * 24 * 60 for m in value):
+            raise ValueError("snooze choices are minutes between 1 and 10080")
         return value
 
 
@@ -210,7 +341,13 @@ class OpsConfig(BaseModel):
     services: dict[str, ServiceConfig]
     thresholds: Thresholds = Thresholds()
     diagnosis: DiagnosisConfig = DiagnosisConfig()
+    action_limits: ActionLimits = ActionLimits()
     roles: dict[Literal["viewer", "editor", "admin"], RoleMembers] = Field(default_factory=dict)
+    # The services' own RBAC (who may read/write orders), used to explain 403s; not the approvers above.
+    access_policy: AccessPolicy = Field(default_factory=AccessPolicy)
+    approvals: ApprovalsConfig = ApprovalsConfig()
+    dns: DnsConfig = DnsConfig()
+    triage: TriageConfig = TriageConfig()
     read_only: bool = False
 
     @field_validator("services")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.access_policy import AccessPolicy
 from bot.config import DiagnosisConfig, Thresholds
 from bot.model import Finding, Target
 from bot.sources.cache import CacheSource
+from bot.sources.dns import DnsSource
 from bot.sources.kube import KubeSource
 from bot.sources.metrics import MetricsSource
 from bot.sources.postgres import PostgresSource
@@ -22,6 +24,8 @@ class SourceSet:
     metrics: MetricsSource
     postgres: PostgresSource | None = None
     cache: CacheSource | None = None
+    # Cluster DNS; the default asks the system resolver, as a pod would.
+    dns: DnsSource = field(default_factory=DnsSource)
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class CheckContext:
     diagnosis: DiagnosisConfig
     dependencies: tuple[str, ...]
     now: datetime
+    # The services' own RBAC from the ops config, to explain 403s (access_policy check).
+    access_policy: AccessPolicy = field(default_factory=AccessPolicy)
 
 
 class Check(Protocol):

@@ -43,6 +43,8 @@ class RequestRecord:
 class PodLog:
     lines: list[str] = field(default_factory=list)
     failures: list[RequestRecord] = field(default_factory=list)
+    # When each line was really written (the runtime's timestamp), parallel to `lines`.
+    times: list[datetime] = field(default_factory=list)
 
 
 class RequestIds:
@@ -65,6 +67,7 @@ class PodIdentity:
     version: str
     pod: str
     image: str
+    clock_offset: timedelta = timedelta(0)  # the pod's clock minus true time
 
 
 def timestamp(moment: datetime) -> str:
@@ -78,7 +81,7 @@ def _fill(text: str, who: PodIdentity) -> str:
 
 
 def _line(moment: datetime, level: str, who: PodIdentity, text: str) -> str:
-    return f"{timestamp(moment)} {level} [{who.service}] {text}"
+    return f"{timestamp(moment + who.clock_offset)} {level} [{who.service}] {text}"
 
 
 class _Traffic:
@@ -175,6 +178,7 @@ class _PodLogWriter:
 
     def plain(self, moment: datetime, text: str) -> None:
         self.out.lines.append(_line(moment, "INFO", self.who, _fill(text, self.who)))
+        self.out.times.append(moment)
 
     def request(self, moment: datetime) -> None:
         """One access-log line; a failure adds its message, traceback and a RequestRecord."""
@@ -185,12 +189,14 @@ class _PodLogWriter:
         prefix = f"request_id={request_id} {endpoint.endpoint} {status}"
         if status < 400:
             self.out.lines.append(_line(moment, "INFO", self.who, f"{prefix} {duration}ms"))
+            self.out.times.append(moment)
             return
         message = _message_for(status, self.profile, self.rng)
         text = _fill(message.text, self.who)
         level = message.level or ("ERROR" if status >= 500 else "WARN")
         self.out.lines.append(_line(moment, level, self.who, f"{prefix} {text}"))
         self.out.lines.extend(_fill(line, self.who) for line in message.traceback)
+        self.out.times.extend([moment] * (1 + len(message.traceback)))
         self.out.failures.append(RequestRecord(moment, request_id, endpoint.endpoint, status, text))
 
 
@@ -199,7 +205,19 @@ def previous_log(who: PodIdentity, profile: Profile, *, finished: datetime) -> l
 
     The YAML lines carry their own level (`ERROR [$service] MemoryError ...`); only the timestamp is added.
     """
-    lines = profile.logs.previous
-    first = finished - timedelta(milliseconds=250 * len(lines))
-    step = timedelta(milliseconds=250)
-    return [f"{timestamp(first + step * k)} {_fill(text, who)}" for k, text in enumerate(lines)]
+    times = previous_times(profile, finished=finished)
+    return [f"{timestamp(at)} {_fill(text, who)}"
+            for at, text in zip(times, profile.logs.previous, strict=True)]
+
+
+def previous_times(profile: Profile, *, finished: datetime) -> list[datetime]:
+    """When the previous instance wrote each of its lines: 250 ms apart, or spread over `previous_span`."""
+    count = len(profile.logs.previous)
+    span = profile.logs.previous_span
+    if span is None:
+        step = timedelta(milliseconds=250)
+        first = finished - step * count
+    else:
+        step = timedelta(seconds=parse_duration(span)) / max(count - 1, 1)
+        first = finished - step * max(count - 1, 1)
+    return [first + step * k for k in range(count)]

@@ -26,6 +26,7 @@ from typing import Any
 
 from .kube import clock as kube_clock
 from .kube.cluster import FakeCluster
+from .kube.metrics import MemoryGrowth
 from .kube.pods import pod_from_replicaset
 from .kube.workloads import (
     CHANGE_CAUSE,
@@ -37,7 +38,15 @@ from .kube.workloads import (
     pod_is_ready,
     template_hash,
 )
-from .logs import PodIdentity, PodLog, RequestIds, RequestRecord, generate_pod_log, previous_log
+from .logs import (
+    PodIdentity,
+    PodLog,
+    RequestIds,
+    RequestRecord,
+    generate_pod_log,
+    previous_log,
+    previous_times,
+)
 from .scenario import EventSpec, PodState, Profile, Revision, Scenario, ServiceSpec, parse_duration
 
 Obj = dict[str, Any]
@@ -183,19 +192,22 @@ class Platform:
         """Logs (current and previous) and pod metrics for one pod, from its image's profile."""
         namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
         container = pod["spec"]["containers"][0]["name"]
-        who = PodIdentity(info.service.name, info.revision.version, name, info.image)
+        offset = timedelta(seconds=state.clock_offset_s if state is not None else 0.0)
+        who = PodIdentity(info.service.name, info.revision.version, name, info.image, offset)
         now = self.now()
         if state is None or state.waiting_reason not in _NEVER_STARTED:
             created = parse_time(pod["metadata"]["creationTimestamp"])
             with self._lock:
                 log: PodLog = generate_pod_log(who, info.profile, created=created, now=now, ids=self._ids)
                 self._failures[(namespace, name)] = log.failures
-            self.cluster.set_logs(namespace, name, container, log.lines)
-            self.cluster.set_pod_metrics(namespace, name, {container: pod_usage(info.profile, name)})
+            self.cluster.set_logs(namespace, name, container, log.lines, times=log.times)
+            self.cluster.set_pod_metrics(namespace, name, {container: pod_usage(info.profile, name)},
+                                         growth=memory_growth(info.profile, pod))
         if state is not None and state.last_terminated is not None and info.profile.logs.previous:
             finished = now - timedelta(seconds=parse_duration(state.last_terminated.finished_ago))
             lines = previous_log(who, info.profile, finished=finished)
-            self.cluster.set_logs(namespace, name, container, lines, previous=True)
+            self.cluster.set_logs(namespace, name, container, lines, previous=True,
+                                  times=previous_times(info.profile, finished=finished))
 
     def sync_endpoints(self, service: ServiceSpec) -> None:
         """Endpoints list the ready pods the Service selects, as the endpoints controller keeps them."""
@@ -254,9 +266,12 @@ class _Seeder:
         info = self.platform.image_info(self.service, _image_of({"spec": rs["spec"]["template"]["spec"]}))
         # Pods come up a few seconds after their ReplicaSet, one after another.
         started = created + timedelta(seconds=3 + 2 * index)
+        state = _state_for(info.profile, index)
+        if state is not None and state.created_ago is not None:
+            # Added later (by the HPA, or replacing an evicted pod), but never before its ReplicaSet.
+            started = max(created, self.ago(state.created_ago))
         self.pod_index += 1
         pod = pod_from_replicaset(rs, self.rng, self.pod_index, started_at=started)
-        state = _state_for(info.profile, index)
         if state is not None:
             apply_pod_state(pod, state, self.now)
         stored = self.create(pod, started)
@@ -337,8 +352,7 @@ def deployment_object(service: ServiceSpec) -> Obj:
             "replicas": replicas,
             "selector": {"matchLabels": {"app": service.name}},
             "template": pod_template(service, live),
-            "strategy": {"type": "RollingUpdate",
-                         "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}},
+            "strategy": _strategy(service),
             "revisionHistoryLimit": 10,
             "progressDeadlineSeconds": 600,
         },
@@ -353,6 +367,12 @@ def deployment_object(service: ServiceSpec) -> Obj:
             ],
         },
     }
+
+
+def _strategy(service: ServiceSpec) -> Obj:
+    if service.strategy == "Recreate":
+        return {"type": "Recreate"}
+    return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
 
 
 def replicaset_object(service: ServiceSpec, deployment: Obj, revision: Revision) -> Obj:
@@ -478,6 +498,9 @@ def apply_pod_state(pod: Obj, state: PodState, now: datetime) -> None:
                                               "message": state.waiting_message or ""}}
         if state.last_terminated is not None:
             container["lastState"] = {"terminated": _terminated(state, now, container.get("containerID", ""))}
+        if state.running_since_ago is not None and state.waiting_reason is None:
+            since = now - timedelta(seconds=parse_duration(state.running_since_ago))
+            container["state"] = {"running": {"startedAt": kube_clock.rfc3339(since)}}
 
 
 def _terminated(state: PodState, now: datetime, container_id: str) -> Obj:
@@ -498,6 +521,25 @@ def pod_usage(profile: Profile, pod: str) -> dict[str, str]:
     memory_text = profile.usage.memory
     kibibytes = int(memory_text[:-2]) * {"Ki": 1, "Mi": 1024, "Gi": 1024 * 1024}[memory_text[-2:]]
     return {"cpu": f"{round(millicores * factor)}m", "memory": f"{round(kibibytes * factor)}Ki"}
+
+
+def memory_growth(profile: Profile, pod: Obj) -> dict[str, MemoryGrowth] | None:
+    """A leaking image's growth per container, capped at the container's memory limit (the OOM kill)."""
+    rate = profile.usage.memory_growth_per_hour
+    if rate is None:
+        return None
+    growth: dict[str, MemoryGrowth] = {}
+    for container in pod["spec"]["containers"]:
+        limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+        growth[container["name"]] = MemoryGrowth(float(_memory_bytes(rate)),
+                                                 _memory_bytes(limit) if limit else None)
+    return growth
+
+
+def _memory_bytes(text: str) -> int:
+    """`"2Gi"` -> bytes; the binary suffixes scenarios use, else plain bytes."""
+    units = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
+    return int(text[:-2]) * units[text[-2:]] if text[-2:] in units else int(text)
 
 
 # --- events ----------------------------------------------------------------------------------------

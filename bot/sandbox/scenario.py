@@ -111,6 +111,9 @@ class Logs(_Strict):
     periodic_every: int = Field(default=40, ge=1)
     # What the previous instance of a restarted container logged (`kubectl logs --previous`).
     previous: list[str] = Field(default_factory=list)
+    # How long before its end the previous instance wrote its first line: its lines are spread evenly
+    # over this span (a slow start-up killed by the liveness probe). None: 250 ms apart.
+    previous_span: Duration | None = None
     # By HTTP status ("500", "401"): the messages failures of that status are logged with.
     errors: dict[str, list[LogMessage]] = Field(default_factory=dict)
 
@@ -149,6 +152,9 @@ class Usage(_Strict):
 
     cpu: str = Field(default="150m", pattern=r"^\d+(\.\d+)?m?$")
     memory: str = Field(default="256Mi", pattern=r"^\d+(Ki|Mi|Gi)$")
+    # A leak: each container's memory grows by this much per hour of its running time (from its last
+    # (re)start), on top of `memory`, capped at the container's memory limit. None: memory is flat.
+    memory_growth_per_hour: str | None = Field(default=None, pattern=r"^\d+(Ki|Mi|Gi)$")
 
 
 class Terminated(_Strict):
@@ -167,6 +173,14 @@ class PodState(_Strict):
     waiting_reason: str | None = None  # CrashLoopBackOff, ImagePullBackOff, ...
     waiting_message: str | None = None
     last_terminated: Terminated | None = None
+    # Seconds the pod's own clock runs ahead (+) or behind (-) true time: the app's log timestamps (and
+    # its JWT expiry checks) use it, the container runtime's `--timestamps` do not.
+    clock_offset_s: float = 0.0
+    # Seeding only: the pod was created this long ago instead of with its ReplicaSet (the HPA added it
+    # later, or it replaced an evicted pod). Must not be older than the live revision.
+    created_ago: Duration | None = None
+    # When the running container instance started (after its last restart); default: with the pod.
+    running_since_ago: Duration | None = None
 
 
 class Profile(_Strict):
@@ -266,6 +280,9 @@ class ServiceSpec(_Strict):
     namespace: str = "default"
     replicas: int = Field(ge=0)
     port: int = 8080
+    # Recreate stops every old pod before starting new ones (a queue consumer that must not run two
+    # versions at once); a new image that cannot start then leaves no pod at all.
+    strategy: Literal["RollingUpdate", "Recreate"] = "RollingUpdate"
     resources: Resources = Field(default_factory=Resources)
     liveness: Probe = Field(default_factory=Probe)
     readiness: Probe = Field(default_factory=lambda: Probe(path="/ready", initial_delay_seconds=5))
@@ -293,11 +310,27 @@ class ServiceSpec(_Strict):
         return revision.image or f"registry.example.com/{self.name}:{revision.version}"
 
 
+class CoreDns(_Strict):
+    """The cluster DNS (CoreDNS in kube-system, pods labelled `k8s-app=kube-dns`) and the sandbox DNS server.
+
+    Healthy by default. `pod_states` work as for services (the i-th pod gets the i-th state). While no
+    CoreDNS pod is ready, the sandbox DNS server answers as `when_down` says: `timeout` (no answer at all,
+    what clients see when the kube-dns Service has no endpoints) or `servfail`."""
+
+    replicas: int = Field(default=2, ge=0)
+    version: str = "1.11.1"
+    pod_states: list[PodState] = Field(default_factory=list)
+    when_down: Literal["timeout", "servfail"] = "timeout"
+    # What the previous instance of a restarted CoreDNS container logged (`kubectl logs --previous`).
+    previous_logs: list[str] = Field(default_factory=list)
+
+
 class Scenario(_Strict):
     name: str
     description: str
     services: list[ServiceSpec] = Field(min_length=1)
     profiles: dict[str, Profile]
+    coredns: CoreDns = Field(default_factory=CoreDns)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Scenario:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from .controller import Controller
 from .errors import KubeError
 from .logs import LogBuffers, LogQuery
-from .metrics import PodMetricsStore
+from .metrics import MemoryGrowth, PodMetricsStore
 from .recording import RecordedRequest, append_bounded
 from .selectors import build_filter
 from .store import ObjectStore
@@ -89,10 +89,11 @@ class FakeCluster:
     # -- logs and metrics ---------------------------------------------------------------------------
 
     def set_logs(self, namespace: str, pod: str, container: str, lines: Lines, *,
-                 previous: bool = False) -> None:
-        """Replace a container's log (or, with previous=True, its previous instance's log)."""
+                 previous: bool = False, times: Sequence[datetime] | None = None) -> None:
+        """Replace a container's log (or, with previous=True, its previous instance's log); `times`, when
+        given, are the runtime timestamps of the lines."""
         with self.lock:
-            self._logs.set(namespace, pod, container, lines, previous=previous)
+            self._logs.set(namespace, pod, container, lines, previous=previous, times=times)
 
     def append_logs(self, namespace: str, pod: str, container: str, lines: Lines) -> None:
         with self.lock:
@@ -105,10 +106,12 @@ class FakeCluster:
                 raise KubeError(404, f'pods "{pod}" not found', details={"name": pod, "kind": "pods"})
             return self._logs.read(stored, query)
 
-    def set_pod_metrics(self, namespace: str, pod: str, usage: dict[str, dict[str, str]]) -> None:
-        """`{container: {"cpu": "250m", "memory": "300Mi"}}`, served as PodMetrics while the pod exists."""
+    def set_pod_metrics(self, namespace: str, pod: str, usage: dict[str, dict[str, str]], *,
+                        growth: dict[str, MemoryGrowth] | None = None) -> None:
+        """`{container: {"cpu": "250m", "memory": "300Mi"}}`, served as PodMetrics while the pod exists;
+        `growth` makes a container's memory rise with its running time (a leak)."""
         with self.lock:
-            self._metrics.set(namespace, pod, usage)
+            self._metrics.set(namespace, pod, usage, growth)
 
     def pod_metrics(self, namespace: str | None, label_selector: str | None = None,
                     field_selector: str | None = None) -> Objects:
