@@ -119,13 +119,13 @@ def _summary(desired: int, ready: int, trouble: _Trouble) -> str:
         return "The deployment is scaled to 0 replicas: nothing can serve."
     head = f"{ready} of {desired} pods ready."
     named = [
-        (len(trouble.image_pull), "cannot pull their image"),
-        (len(trouble.oom), "were OOMKilled within the hour"),
-        (len(trouble.crash_loop), "are in CrashLoopBackOff"),
-        (len(trouble.config), "cannot create their container (config)"),
-        (len(trouble.pending), "are stuck pending"),
+        (len(trouble.image_pull), "cannot pull the image"),
+        (len(trouble.oom), "OOMKilled within the hour"),
+        (len(trouble.crash_loop), "in CrashLoopBackOff"),
+        (len(trouble.config), "cannot create the container (config)"),
+        (len(trouble.pending), "stuck pending"),
     ]
-    said = [f"{count} {words}" for count, words in named if count]
+    said = [f"{count} pod(s) {words}" for count, words in named if count]
     return f"{head} {'; '.join(said)}." if said else head
 
 

@@ -37,6 +37,7 @@ def test_image_pull_after_a_recent_rollout_proposes_rolling_back_to_the_revision
                         waiting_message=f'Back-off pulling image "{spec().image}"')
     finding = _assess(3, [pod(f"dp-{i}", pulling, phase="Pending") for i in range(3)])
     assert finding.status is Status.CRIT
+    assert finding.summary == "0 of 3 pods ready. 3 pod(s) cannot pull the image."
     cause = finding.causes[0]
     assert cause.key == "image_pull" and cause.confidence == 0.85
     assert [(p.action, dict(p.params)) for p in cause.proposals] == [("rollback", {"to_revision": "4"})]

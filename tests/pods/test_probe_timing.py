@@ -122,7 +122,8 @@ def test_readiness_only_never_kills() -> None:
 
 def test_nothing_started_lately_is_ok() -> None:
     finding = _assess()
-    assert finding.status is Status.OK and finding.summary.startswith("No container started in the last 30 min or restarted in the last hour")
+    assert finding.status is Status.OK
+    assert finding.summary.startswith("No container started in the last 30 min or restarted in the last hour")
 
 
 def test_unreadable_logs_are_no_data_not_ok() -> None:
