@@ -20,6 +20,7 @@ OUTCOME_WORDS = {
     Outcome.NXDOMAIN: "do not exist (NXDOMAIN)",
     Outcome.NO_ANSWER: "have no A record",
     Outcome.SERVFAIL: "answered SERVFAIL",
+    Outcome.UNREACHABLE: "could not reach the server",
     Outcome.TIMEOUT: "timed out",
 }
 

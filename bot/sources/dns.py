@@ -31,12 +31,13 @@ class Outcome(StrEnum):
     NXDOMAIN = "nxdomain"  # the server says no such name
     NO_ANSWER = "no_answer"  # the name exists but has no A record
     SERVFAIL = "servfail"  # the server answered, but with a failure (SERVFAIL, REFUSED)
+    UNREACHABLE = "unreachable"  # the query could not be delivered (connection refused: nothing listens)
     TIMEOUT = "timeout"  # no answer within the deadline
 
     @property
     def server_problem(self) -> bool:
         """The DNS server failed us, as opposed to telling us the name does not exist."""
-        return self in (Outcome.SERVFAIL, Outcome.TIMEOUT)
+        return self in (Outcome.SERVFAIL, Outcome.UNREACHABLE, Outcome.TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,12 @@ class DnsSource:
                 outcome, detail = Outcome.TIMEOUT, f"no answer within {self.timeout_s:g} s"
                 break
             except dns.resolver.NoNameservers as exc:
-                outcome, detail = Outcome.SERVFAIL, _failure_detail(exc)
+                outcome, detail = _server_failure(exc), _failure_detail(exc)
                 break
+            except (dns.exception.DNSException, OSError) as exc:
+                # Not an answer about the name (no route to the server, a malformed reply): the lookup
+                # itself failed, so the check reports an error rather than a verdict.
+                raise SourceError(SOURCE, f"looking up {candidate} via {self.server}: {type(exc).__name__}") from exc
             addresses = tuple(sorted(rdata.to_text() for rdata in answer))
             return NameResolution(name, Outcome.RESOLVED, addresses, candidate.rstrip("."), _ms(started))
         return NameResolution(name, outcome, (), None, _ms(started), detail)
@@ -133,6 +138,14 @@ class DnsSource:
         resolver.lifetime = self.timeout_s
         resolver.cache = None
         return resolver
+
+
+def _server_failure(exc: dns.resolver.NoNameservers) -> Outcome:
+    """SERVFAIL when some server answered with a failure code; UNREACHABLE when none answered at all."""
+    # dnspython records (server, tcp, port, error or rcode text, response) per attempt.
+    errors = exc.kwargs.get("errors") or []
+    answered = any(len(entry) >= 5 and entry[4] is not None for entry in errors)
+    return Outcome.SERVFAIL if answered or not errors else Outcome.UNREACHABLE
 
 
 def _failure_detail(exc: dns.resolver.NoNameservers) -> str:

@@ -167,3 +167,12 @@ async def test_a_replaced_coredns_pod_crashes_like_the_one_it_replaces() -> None
         assert waiting == {"CrashLoopBackOff"}
         result = await source_for(sandbox.dns_port, timeout_s=0.3).resolve("auth-service", "default")
     assert result.outcome is Outcome.TIMEOUT
+
+
+async def test_a_query_that_cannot_be_sent_is_unreachable_not_servfail() -> None:
+    # Port 0 cannot be sent to: the socket refuses at once. No DNS answer came back, so it is not a
+    # SERVFAIL, but it is still the DNS server failing us, not the name being unknown.
+    result = await source_for(0, timeout_s=1.0).resolve("auth-service", "default")
+    assert result.outcome is Outcome.UNREACHABLE
+    assert result.outcome.server_problem
+    assert "Invalid argument" in result.detail
