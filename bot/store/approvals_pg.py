@@ -37,6 +37,9 @@ CONNECT_TIMEOUT_S: Final = 5
 POOL_TIMEOUT_S: Final = 10.0
 STATEMENT_TIMEOUT_MS: Final = 5000
 
+_PROPOSAL_LOCK: Final = (
+    "SELECT pg_advisory_xact_lock(hashtextextended(%(action)s::text || '/' || %(service)s::text, 0))"
+)
 _SUPERSEDE: Final = """
 UPDATE approval_requests SET status = 'superseded', updated_at = now()
 WHERE action = %(action)s AND service = %(service)s AND status = 'pending'
@@ -190,6 +193,9 @@ class PostgresApprovalStore:
         try:
             # One transaction: a reader never sees the new request next to the one it replaces, both pending.
             async with self._pool.connection() as conn, conn.transaction():
+                # Proposals of one action on one service take turns, so each supersede sees the previous
+                # proposal committed (two replicas proposing at once would otherwise both stay pending).
+                await conn.execute(_PROPOSAL_LOCK, values)
                 cursor = await conn.execute(_SUPERSEDE, values)
                 superseded = [_request(row) for row in await cursor.fetchall()]
                 cursor = await conn.execute(_INSERT, values)

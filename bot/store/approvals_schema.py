@@ -61,6 +61,18 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE TRIGGER approval_audit_append_only BEFORE UPDATE OR DELETE ON approval_audit
         FOR EACH STATEMENT EXECUTE FUNCTION approval_audit_append_only();
     """,
+    # 3: at most one pending request per action and service, as an invariant the database keeps (proposals
+    # also take turns under an advisory lock, so a correct caller never trips it).
+    """
+    UPDATE approval_requests SET status = 'superseded', updated_at = now()
+    WHERE status = 'pending' AND id NOT IN (
+        SELECT DISTINCT ON (action, service) id FROM approval_requests
+        WHERE status = 'pending' ORDER BY action, service, created_at DESC
+    );
+    DROP INDEX IF EXISTS approval_requests_pending;
+    CREATE UNIQUE INDEX IF NOT EXISTS approval_requests_one_pending
+        ON approval_requests (action, service) WHERE status = 'pending';
+    """,
 )
 
 

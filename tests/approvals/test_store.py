@@ -133,7 +133,7 @@ async def test_postgres_audit_is_append_only_and_schema_is_idempotent(pg_db: str
         await second.aclose()
     with psycopg.connect(pg_db, autocommit=True) as conn:
         versions = conn.execute("SELECT version FROM opsbot_schema_version ORDER BY version").fetchall()
-        assert versions == [(1,), (2,)]
+        assert versions == [(1,), (2,), (3,)]
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             conn.execute("UPDATE approval_audit SET detail = 'rewritten'")
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
@@ -165,3 +165,23 @@ async def test_fail_stuck_fails_only_long_executing_requests(backend: StoreUnder
     assert stuck[0].status is RequestStatus.FAILED and stuck[0].outcome == "interrupted"
     untouched = await backend.store.get(waiting.id)
     assert untouched is not None and untouched.status is RequestStatus.PENDING
+
+
+async def test_simultaneous_proposals_leave_one_pending(backend: StoreUnderTest) -> None:
+    results = await asyncio.gather(*(backend.store.create(_new(replicas=str(n))) for n in range(1, 11)))
+    ids = {request.id for request, _ in results}
+    states = [await backend.store.get(request_id) for request_id in ids]
+    pending = [r for r in states if r is not None and r.status is RequestStatus.PENDING]
+    assert len(ids) == 10 and len(pending) == 1
+    assert all(r is not None and r.status in (RequestStatus.PENDING, RequestStatus.SUPERSEDED) for r in states)
+
+
+async def test_two_postgres_replicas_proposing_at_once_leave_one_pending(pg_db: str) -> None:
+    replicas = [PostgresApprovalStore(pg_db), PostgresApprovalStore(pg_db)]
+    try:
+        results = await asyncio.gather(*(replicas[n % 2].create(_new(replicas=str(n))) for n in range(1, 21)))
+        rows = [await replicas[0].get(request.id) for request, _ in results]
+        assert sum(r is not None and r.status is RequestStatus.PENDING for r in rows) == 1
+    finally:
+        for store in replicas:
+            await store.aclose()
