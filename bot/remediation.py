@@ -176,20 +176,15 @@ class Remediation:
     async def review(
         self, request_id: str, approver: Approver, *, channel: str | None = None, message_ts: str | None = None
     ) -> Review:
-        """The preview for a click, after the checks a click gets. Changes nothing; audited."""
-        store = self.approvals.store
-        request = await store.get(request_id)
-        if request is None:
-            detail = f"review of unknown request {request_id[:64]!r}"
-            await store.append_audit(AuditEntry(approver.id, AuditEvent.REFUSED, "unknown", "unknown", detail=detail))
-            return Review(None, refused="This request does not exist.")
-        await store.append_audit(AuditEntry.of(request, approver.id, AuditEvent.CLICKED, "opened the preview"))
-        action = self._actions.get(request.action)
-        refused, role = self._click_refusal(request, action, approver, channel, message_ts)
-        if refused is not None or action is None:
-            message = refused or "This action is not available in this version of the bot."
-            await store.append_audit(AuditEntry.of(request, approver.id, AuditEvent.REFUSED, f"preview: {message}"))
-            return Review(request, refused=message, required_role=role)
+        """The preview for a click, after every check `approve` makes (the core's precheck, audited).
+        Changes nothing; `approve` checks everything again on submit."""
+        refused = await self.approvals.precheck(request_id, approver, channel=channel, message_ts=message_ts)
+        if refused is not None:
+            return Review(refused.request, refused=refused.message, required_role=refused.required_role)
+        request = await self.approvals.store.get(request_id)
+        action = self._actions.get(request.action) if request is not None else None
+        if request is None or action is None:  # gone between the two reads; the precheck found it
+            return Review(request, refused="This request is no longer available.")
         try:
             _, preview = await self.approvals.preview(request.action, request.service, request.params)
         except ProposalError as exc:
@@ -203,33 +198,6 @@ class Remediation:
             stale=tuple(changed_keys(request.state, preview.state)),
             dry_run=self.dry_run,
         )
-
-    def _click_refusal(
-        self,
-        request: ApprovalRequest,
-        action: Action[Any] | None,
-        approver: Approver,
-        channel: str | None,
-        message_ts: str | None,
-    ) -> tuple[str | None, str | None]:
-        """The same refusals the core's approve gives, checked without executing (for the preview)."""
-        if channel is not None and request.channel is not None and (
-            channel != request.channel or (message_ts and request.message_ts and message_ts != request.message_ts)
-        ):
-            return "This button does not belong to the message the request was posted in.", None
-        if self.read_only:
-            return "The bot is in read-only mode (ops config read_only): nothing is executed.", None
-        if action is None:
-            return None, None
-        if request.status is not RequestStatus.PENDING:
-            by = f" by {request.decided_by}" if request.decided_by else ""
-            return f"Already handled: {request.status}{by}.", None
-        if request.expires_at <= self._clock():
-            return "This request has expired; run the diagnosis again for a fresh proposal.", None
-        refused = refusal(self._config, requirement(self._config, action), approver, request.requester)
-        if refused is not None:
-            return refused.message, refused.required_role
-        return None, None
 
     async def refuse(self, request_id: str, actor: str, message: str) -> None:
         """Audit a refusal made before the core was asked (the clicker is not a full workspace member)."""
