@@ -192,7 +192,7 @@ def test_approved_rollback_undoes_like_kubectl_updates_the_message_audits_and_ve
         "chat.postMessage", lambda c: "Verification of auth-service" in str(c.params.get("text")), timeout=30)[0]
     assert verdict.params["thread_ts"] == root_ts
     body = json.dumps(verdict.params["blocks"])
-    assert "better" in verdict.params["text"] and "12.5 %" in body, body
+    assert "better" in verdict.params["text"] and "12.5 %" in body and "0.4 %" in body, body  # before, after
     assert "rollback to revision 7" in body, "the revert is offered as a button"
 
     events = [event for event, _ in audit_events(platform.database_url, button.request_id)]
