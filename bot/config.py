@@ -196,7 +196,7 @@ class DiagnosisConfig(BaseModel):
     check_timeout_s: float = Field(8, gt=0, le=60)
     metrics_period: str = "15m"
     log_tail_lines: int = Field(1000, ge=1, le=10000)
-    # memory_trend takes this many metrics.k8s.io samples, this far apart (kept well inside the check timeout).
+    # memory_trend takes this many metrics.k8s.io samples, this far apart (squeezed into half the check timeout).
     memory_samples: int = Field(3, ge=1, le=10)
     memory_sample_interval_s: float = Field(1.0, ge=0, le=10)
 
@@ -206,12 +206,6 @@ class DiagnosisConfig(BaseModel):
         if not PERIOD.match(value):
             raise ValueError("must look like 15m, 1h or 24h")
         return value
-
-    @model_validator(mode="after")
-    def _sampling_fits(self) -> DiagnosisConfig:
-        if (self.memory_samples - 1) * self.memory_sample_interval_s > self.check_timeout_s / 2:
-            raise ValueError("memory sampling must take at most half of check_timeout_s")
-        return self
 
 
 class DnsConfig(BaseModel):

@@ -107,12 +107,22 @@ class MemoryTrendCheck:
                        evidence=tuple(lines), causes=(cause,) if cause else (), guide_section=self.guide_section)
 
 
+def sample_interval(ctx: CheckContext) -> float:
+    """The configured interval, shortened so that all samples fit in half the check timeout: the other half
+    is left for the reads themselves, so a short timeout costs resolution, not the whole finding."""
+    gaps = ctx.diagnosis.memory_samples - 1
+    if gaps <= 0:
+        return 0.0
+    return min(ctx.diagnosis.memory_sample_interval_s, ctx.diagnosis.check_timeout_s / 2 / gaps)
+
+
 async def _sample(sources: SourceSet, ctx: CheckContext) -> tuple[tuple[PodUsage, ...], ...]:
-    """`watch kubectl top pods`, briefly: a few samples a short interval apart (bounded by the config)."""
+    """`watch kubectl top pods`, briefly: a few samples a short interval apart."""
+    interval = sample_interval(ctx)
     rounds = []
     for index in range(ctx.diagnosis.memory_samples):
         if index:
-            await asyncio.sleep(ctx.diagnosis.memory_sample_interval_s)
+            await asyncio.sleep(interval)
         rounds.append(tuple(await sources.kube.pod_usage(ctx.target.namespace, ctx.target.selector)))
     return tuple(rounds)
 

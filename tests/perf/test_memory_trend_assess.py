@@ -1,9 +1,10 @@
 """`memory_trend` assess: growth across pod ages and between samples, OOM kills, and what is not a leak."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.checks.growth import fit_line
-from bot.checks.memory_trend import MemoryEvidence, MemoryTrendCheck
+from bot.checks.memory_trend import MemoryEvidence, MemoryTrendCheck, sample_interval
 from bot.model import Status
 from bot.sources.records import EventInfo, PodInfo, PodUsage
 from tests.perf.records import GIB, MIB, NOW, ctx, pod, usage
@@ -103,3 +104,12 @@ def test_line_fit() -> None:
     assert fit_line([(0, 1.0)]) is None
     scattered = fit_line([(0, 5.0), (1, 1.0), (2, 5.0), (3, 1.0)])
     assert scattered is not None and scattered.r_squared < 0.3
+
+
+def test_sampling_fits_in_half_the_check_timeout() -> None:
+    context = ctx("business-logic")
+    assert sample_interval(context) == 1.0  # defaults: 3 samples 1 s apart inside an 8 s timeout
+    short = replace(context, diagnosis=context.diagnosis.model_copy(update={"check_timeout_s": 1.5}))
+    assert sample_interval(short) == 0.375
+    single = replace(context, diagnosis=context.diagnosis.model_copy(update={"memory_samples": 1}))
+    assert sample_interval(single) == 0.0
