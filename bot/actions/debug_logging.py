@@ -79,7 +79,8 @@ class DebugLogging:
                            blocked=blocked)
         value, annotations, line = _change(deployment, target, params, until(env.clock(), params.minutes))
         container = app_container(deployment, target)
-        await env.kube.set_env(target, container, VARIABLE, value, annotations, dry_run=True)
+        await env.kube.set_env(target, container, VARIABLE, value, annotations,
+                               expect_version=deployment.resource_version, dry_run=True)
         what = "Revert debug logging" if params.revert else f"Debug logging for {params.minutes} min"
         return Preview(summary=f"{what} on {target.deployment} (rolls its pods)",
                        changes=(f"deployment/{target.deployment} container {container}: {line}",
@@ -101,7 +102,8 @@ class DebugLogging:
         reverts_at = until(env.clock(), params.minutes)
         value, annotations, line = _change(deployment, target, params, reverts_at)
         container = app_container(deployment, target)
-        await env.kube.set_env(target, container, VARIABLE, value, annotations, dry_run=False)
+        await env.kube.set_env(target, container, VARIABLE, value, annotations,
+                               expect_version=deployment.resource_version, dry_run=False)
         if params.revert:
             return Outcome(ok=True, summary=f"Debug logging reverted on {target.deployment}", detail=(line,))
         return timed_outcome(self.name, f"Debug logging on for {target.deployment}", (line,), reverts_at)

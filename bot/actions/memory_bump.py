@@ -88,7 +88,8 @@ class MemoryBump:
             return Preview(summary=f"Cannot bump memory of {target.deployment}", state=state, blocked=refusal)
         limit, annotations, line = _change(deployment, target, params, until(env.clock(), params.minutes))
         container = app_container(deployment, target)
-        await env.kube.set_memory_limit(target, container, limit, annotations, dry_run=True)
+        await env.kube.set_memory_limit(target, container, limit, annotations,
+                                        expect_version=deployment.resource_version, dry_run=True)
         what = "Revert the memory bump" if params.revert else f"Memory limit {params.value} for {params.minutes} min"
         return Preview(summary=f"{what} on {target.deployment} (rolls its pods)",
                        changes=(f"deployment/{target.deployment} container {container}: {line}",
@@ -110,6 +111,7 @@ class MemoryBump:
         reverts_at = until(env.clock(), params.minutes)
         limit, annotations, line = _change(deployment, target, params, reverts_at)
         await env.kube.set_memory_limit(target, app_container(deployment, target), limit, annotations,
+                                        expect_version=deployment.resource_version,
                                         dry_run=False)
         if params.revert:
             return Outcome(ok=True, summary=f"Memory limit of {target.deployment} reverted", detail=(line,))

@@ -44,7 +44,8 @@ class RestoreReplicas:
         if blocked:
             return Preview(summary=f"Cannot restore {target.deployment}", state=state, blocked=blocked)
         replicas = _recorded(deployment) or 0
-        await env.kube.set_replicas(target, replicas, {REPLICAS_BEFORE: None}, dry_run=True)
+        await env.kube.set_replicas(target, replicas, {REPLICAS_BEFORE: None},
+                                    expect_version=deployment.resource_version, dry_run=True)
         return Preview(
             summary=f"Scale {target.deployment} from 0 back to {replicas} replicas",
             changes=(f"deployment/{target.deployment} spec.replicas: 0 -> {replicas}",
@@ -63,7 +64,8 @@ class RestoreReplicas:
         if env.dry_run:
             return dry_run_outcome(await self.preview(env, target, params))
         replicas = _recorded(deployment) or 0
-        await env.kube.set_replicas(target, replicas, {REPLICAS_BEFORE: None}, dry_run=False)
+        await env.kube.set_replicas(target, replicas, {REPLICAS_BEFORE: None},
+                                    expect_version=deployment.resource_version, dry_run=False)
         return Outcome(ok=True, summary=f"Restored {target.deployment} to {replicas} replicas")
 
     async def settled(self, env: ActionEnv, target: Target, params: NoParams) -> bool:

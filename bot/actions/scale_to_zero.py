@@ -38,7 +38,8 @@ class ScaleToZero:
             recorded = deployment.annotations.get(REPLICAS_BEFORE)
             note = f" (restore-replicas would bring back {recorded})" if recorded else ""
             return Preview(summary=f"{target.deployment} is already at 0 replicas{note}", state=state)
-        await env.kube.set_replicas(target, 0, {REPLICAS_BEFORE: str(deployment.replicas)}, dry_run=True)
+        await env.kube.set_replicas(target, 0, {REPLICAS_BEFORE: str(deployment.replicas)},
+                                    expect_version=deployment.resource_version, dry_run=True)
         return Preview(
             summary=f"Scale {target.deployment} from {deployment.replicas} to 0 replicas: the service stops serving",
             changes=(f"deployment/{target.deployment} spec.replicas: {deployment.replicas} -> 0",
@@ -59,7 +60,8 @@ class ScaleToZero:
             # Already down: keep the recorded count (overwriting it with 0 would lose what to restore).
             return Outcome(ok=True, summary=f"{target.deployment} is already at 0 replicas; nothing changed",
                            revert=restore if REPLICAS_BEFORE in deployment.annotations else None)
-        await env.kube.set_replicas(target, 0, {REPLICAS_BEFORE: str(deployment.replicas)}, dry_run=False)
+        await env.kube.set_replicas(target, 0, {REPLICAS_BEFORE: str(deployment.replicas)},
+                                    expect_version=deployment.resource_version, dry_run=False)
         return Outcome(ok=True, summary=f"Scaled {target.deployment} from {deployment.replicas} to 0 replicas",
                        detail=(f"{REPLICAS_BEFORE} = {deployment.replicas}",), revert=restore)
 

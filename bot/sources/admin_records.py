@@ -35,6 +35,7 @@ class DeploymentSpecView:
     containers: tuple[ContainerSpec, ...]
     template: dict[str, Any] = field(repr=False)  # wire format, for undo comparisons
     match_labels: dict[str, str] = field(default_factory=dict)
+    resource_version: str = ""
     updated_replicas: int = 0
     status_replicas: int = 0
     available_replicas: int = 0

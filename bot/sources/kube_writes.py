@@ -83,10 +83,10 @@ class KubeWriter:
         return int(scale.spec.replicas)
 
     async def set_replicas(self, target: Target, replicas: int, annotations: Mapping[str, str | None], *,
-                           dry_run: bool) -> DeploymentSpecView:
+                           expect_version: str, dry_run: bool) -> DeploymentSpecView:
         """Replicas and annotations in one patch, so the record of the previous count and the change to
         it can never be half applied (scale-to-zero / restore-replicas)."""
-        body = {"metadata": {"annotations": dict(annotations)}, "spec": {"replicas": replicas}}
+        body = {"metadata": _recorded(annotations, expect_version), "spec": {"replicas": replicas}}
         return await self._patch_deployment(target, body, f"set replicas of {target.deployment}", dry_run)
 
     async def restart(self, target: Target, restarted_at: str, *, dry_run: bool) -> DeploymentSpecView:
@@ -95,22 +95,24 @@ class KubeWriter:
         return await self._patch_deployment(target, body, f"restart deployment {target.deployment}", dry_run)
 
     async def set_env(self, target: Target, container: str, name: str, value: str | None,
-                      annotations: Mapping[str, str | None], *, dry_run: bool) -> DeploymentSpecView:
+                      annotations: Mapping[str, str | None], *, expect_version: str,
+                      dry_run: bool) -> DeploymentSpecView:
         """kubectl set env for one container (strategic merge by container and variable name); a None
         value removes the variable. The annotations are written in the same patch."""
         item: dict[str, Any] = {"name": name, "value": value} if value is not None else {"name": name,
                                                                                          "$patch": "delete"}
         body = {
-            "metadata": {"annotations": dict(annotations)},
+            "metadata": _recorded(annotations, expect_version),
             "spec": {"template": {"spec": {"containers": [{"name": container, "env": [item]}]}}},
         }
         return await self._patch_deployment(target, body, f"set env on {target.deployment}", dry_run)
 
     async def set_memory_limit(self, target: Target, container: str, limit: str | None,
-                               annotations: Mapping[str, str | None], *, dry_run: bool) -> DeploymentSpecView:
+                               annotations: Mapping[str, str | None], *, expect_version: str,
+                               dry_run: bool) -> DeploymentSpecView:
         """The container's memory limit (None removes it), annotations in the same patch."""
         body = {
-            "metadata": {"annotations": dict(annotations)},
+            "metadata": _recorded(annotations, expect_version),
             "spec": {"template": {"spec": {"containers": [
                 {"name": container, "resources": {"limits": {"memory": limit}}},
             ]}}},
@@ -202,6 +204,16 @@ class KubeWriter:
         return True
 
 
+def _recorded(annotations: Mapping[str, str | None], expect_version: str) -> dict[str, Any]:
+    """Metadata for a patch that records a value to restore later. The resourceVersion makes the patch
+    conditional (409 Conflict if the deployment changed since it was read), so what is recorded is
+    what is actually being replaced."""
+    metadata: dict[str, Any] = {"annotations": dict(annotations)}
+    if expect_version:
+        metadata["resourceVersion"] = expect_version
+    return metadata
+
+
 def _dry(dry_run: bool) -> dict[str, str]:
     return {"dry_run": "All"} if dry_run else {}
 
@@ -237,6 +249,7 @@ def _deployment_view(wire: Mapping[str, Any]) -> DeploymentSpecView:
         containers=tuple(_container(c) for c in template.get("spec", {}).get("containers", [])),
         template=template,
         match_labels=dict((spec.get("selector") or {}).get("matchLabels") or {}),
+        resource_version=str(meta.get("resourceVersion", "")),
         updated_replicas=int(status.get("updatedReplicas") or 0),
         status_replicas=int(status.get("replicas") or 0),
         available_replicas=int(status.get("availableReplicas") or 0),

@@ -15,6 +15,7 @@ from bot.actions.scale_to_zero import REPLICAS_BEFORE
 from bot.config import OpsConfig
 from bot.model import Proposal, Target
 from bot.sandbox.runner import NAMESPACE, Sandbox
+from bot.sources.errors import SourceError
 from bot.sources.kube_undo import RESTARTED_AT
 
 from .conftest import Clock, app_container, deployment, dry_run_writes, env_value, pods, snapshot
@@ -327,3 +328,18 @@ async def test_dry_run_delete_pod_keeps_the_pod(dry_env: ActionEnv, config: OpsC
     action = ACTIONS["delete-pod"]
     outcome = await action.execute(dry_env, config.target("business-logic"), action.parse({"pod": victim}, config))
     assert outcome.dry_run and victim in pods(sandbox, "business-logic")
+
+
+async def test_a_change_between_read_and_write_is_refused_not_recorded(env: ActionEnv, config: OpsConfig,
+                                                                       sandbox: Sandbox) -> None:
+    """scale-to-zero records the count it replaces; if someone scales in between, the conditional patch
+    fails with a conflict instead of recording a count that is no longer the one being replaced."""
+    target = config.target("data-processor")
+    seen = await env.kube.deployment(target)
+    await env.kube.scale(target, 5, dry_run=False)  # someone else, after our read
+    with pytest.raises(SourceError, match="409") as raised:
+        await env.kube.set_replicas(target, 0, {REPLICAS_BEFORE: str(seen.replicas)},
+                                    expect_version=seen.resource_version, dry_run=False)
+    assert raised.value.status == 409
+    stored = deployment(sandbox, "data-processor")
+    assert stored["spec"]["replicas"] == 5 and REPLICAS_BEFORE not in stored["metadata"].get("annotations", {})
