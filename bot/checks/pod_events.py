@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.checks.base import CheckContext, SourceSet
 from bot.checks.formatting import age
+from bot.checks.pod_facts import CRASH_EXPLANATIONS, PROBE_EXPLANATIONS
 from bot.model import Cause, Fact, Finding, Status
 from bot.sources.records import EventInfo
 
@@ -16,10 +17,6 @@ GROUPS_SHOWN = 8
 MESSAGE_SHOWN = 220
 # Events are kept for an hour; one seen within this window is part of what is happening now.
 CURRENT = timedelta(minutes=15)
-# A probe failing is explained best by why it fails; these fold a bare "probe failing" into that.
-PROBE_EXPLANATIONS = ("slow_startup", "health_database", "health_dependency", "health_cache", "health_check")
-CRASH_EXPLANATIONS = ("oom_killed", "missing_dependency", "port_conflict", "config_error", "unhandled_exception",
-                      "slow_startup", "probe_failing")
 
 
 @dataclass(frozen=True)

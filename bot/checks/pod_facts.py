@@ -15,6 +15,12 @@ CONFIG_REASONS = frozenset({"CreateContainerConfigError", "CreateContainerError"
 # Reasons a container may legitimately wait in for a short while.
 CREATING_REASONS = frozenset({"ContainerCreating", "PodInitializing"})
 
+# Explanations of *why* a container crash-loops or a probe fails. A bare "crash loop" or "probe failing"
+# cause lists them in `supports`, so it folds into whichever explanation another check found (first wins).
+CRASH_EXPLANATIONS = ("oom_killed", "missing_dependency", "port_conflict", "config_error", "unhandled_exception",
+                      "slow_startup", "probe_failing")
+PROBE_EXPLANATIONS = ("slow_startup", "health_database", "health_dependency", "health_cache", "health_check")
+
 _GI = 1024**3
 _MI = 1024**2
 

@@ -10,8 +10,10 @@ from bot.checks.base import CheckContext, SourceSet
 from bot.checks.formatting import age, short_image
 from bot.checks.pod_facts import (
     CONFIG_REASONS,
+    CRASH_EXPLANATIONS,
     CREATING_REASONS,
     IMAGE_PULL_REASONS,
+    PROBE_EXPLANATIONS,
     describe_container,
     doubled_memory,
     memory_text,
@@ -26,9 +28,6 @@ PODS_SHOWN = 8
 CREATING_TOO_LONG = timedelta(minutes=3)
 # A restart older than this is history, not the incident being diagnosed.
 RECENT_RESTART = timedelta(hours=1)
-# Explanations that say *why* a container crash-loops; a bare "crash loop" folds into whichever is found.
-CRASH_EXPLANATIONS = ("oom_killed", "missing_dependency", "port_conflict", "config_error",
-                      "unhandled_exception", "slow_startup", "probe_failing")
 
 
 @dataclass(frozen=True)
@@ -159,8 +158,7 @@ def _causes(evidence: PodStatusEvidence, trouble: _Trouble, ready: int, ctx: Che
     if desired > 0 and ready == 0 and not causes:
         causes.append(Cause("no_ready_pods", f"No ready pods (0/{desired}): every instance is down or unhealthy",
                             0.6, (f"{len(evidence.pods)} pod(s) exist, none passes its readiness probe",),
-                            SECTION, supports=("probe_failing", "slow_startup", "health_database",
-                                               "health_dependency")))
+                            SECTION, supports=("probe_failing", *PROBE_EXPLANATIONS)))
     return tuple(causes)
 
 
