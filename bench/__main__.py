@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import parallelism
+from bench import parallelism, triage
 from bot.sandbox.runner import Sandbox
 from tests.e2e.botproc import BotProcess
 from tests.fakes.signing import SIGNING_SECRET, post_signed, sign, slash_command_body
@@ -104,6 +104,7 @@ def main() -> None:
           f"median {statistics.median(first) * 1000:.0f} ms, min {min(first) * 1000:.0f} ms, "
           f"max {max(first) * 1000:.0f} ms")
     print("\n".join(parallelism.report()))
+    print("\n".join(triage.report()))
 
 
 if __name__ == "__main__":
