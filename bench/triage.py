@@ -72,7 +72,7 @@ def peak_in_window(times: list[float], window_s: float) -> int:
 
 async def storm(fake: FakeSlack, sandbox: Sandbox, kubeconfig: Path) -> dict[str, float]:
     settings = Settings(_env_file=None, kubeconfig=str(kubeconfig), metrics_api_url=sandbox.metrics_url,
-                        redis_url=None, database_url=None, opsbot_config=None, slack_bot_token="xoxb-bench",
+                        redis_url=None, database_url=None, opsbot_config=None, slack_bot_token="xoxb-bench",  # noqa: S106 (the fake Slack)
                         slack_api_url=fake.api_url)
     deps = build_deps(settings, load_ops_config(None))
     desk = build_desk(build_client(settings), deps, None)
