@@ -28,7 +28,14 @@ import yaml
 from bot.sandbox.runner import Sandbox
 from tests.e2e.botproc import BotProcess
 from tests.e2e.conftest import bot_env
-from tests.fakes.signing import SIGNING_SECRET, event_body, post_signed, sign
+from tests.fakes.signing import (
+    SIGNING_SECRET,
+    block_actions_body,
+    block_actions_payload,
+    event_body,
+    post_signed,
+    sign,
+)
 from tests.fakes.slack_api import Call, FakeSlack
 
 CORPUS: dict[str, list[dict[str, Any]]] = yaml.safe_load(
@@ -220,6 +227,37 @@ def test_retries_of_an_alert_are_answered_once(bot: BotProcess, slack: FakeSlack
     understood = [c for c in slack.calls("chat.postMessage")
                   if c.params.get("channel") == channel and UNDERSTOOD in _text(c)]
     assert len(understood) == 1
+
+
+def test_the_snooze_button_silences_the_alert(bot: BotProcess, slack: FakeSlack) -> None:
+    channel = "C0SNOOZE1"
+    firing = _firing_case("grafana")["event"]
+    first = _alert(firing, channel)
+    _deliver(bot, first)
+    reply = slack.wait_for("chat.postMessage", lambda c: _in_thread(channel, first["ts"])(c)
+                           and UNDERSTOOD in _text(c), timeout=60)[0]
+    button = next(e for b in reply.params["blocks"] if b["type"] == "actions" for e in b["elements"]
+                  if e["action_id"] == "triage_snooze:60")
+    click = block_actions_payload(button["action_id"], button["value"], channel_id=channel,
+                                  message_ts=reply.response["ts"], thread_ts=first["ts"],
+                                  message=slack.message(channel, reply.response["ts"]), button_text="Snooze 1 h")
+    response = post_signed(bot.events_url, SIGNING_SECRET, block_actions_body(click))
+    assert response.status_code == 200
+    note = slack.wait_for("chat.postMessage", lambda c: _in_thread(channel, first["ts"])(c)
+                          and "snoozed this alert" in _text(c), timeout=30)[0]
+    assert "<@U0ALICE01>" in _text(note) and "1 h" in _text(note)
+    assert "triage snooze: user=U0ALICE01" in bot.log(), "the snooze is audited (in the log)"
+    # Resolved, then firing again while snoozed: no new thread, no diagnosis.
+    resolved = copy.deepcopy(firing)
+    resolved["attachments"][0]["title"] = resolved["attachments"][0]["title"].replace("[FIRING:1]", "[RESOLVED]")
+    resolved["attachments"][0]["text"] = resolved["attachments"][0]["text"].replace("**Firing**", "**Resolved**")
+    _deliver(bot, _alert(resolved, channel))
+    slack.wait_for("chat.postMessage", lambda c: _in_thread(channel, first["ts"])(c) and "Resolved" in _text(c),
+                   timeout=30)
+    again = _alert(firing, channel)
+    _deliver(bot, again)
+    time.sleep(1.5)
+    assert not [c for c in slack.calls("chat.postMessage") if c.params.get("thread_ts") == again["ts"]]
 
 
 MALFORMED: list[dict[str, Any]] = [

@@ -236,6 +236,35 @@ async def test_a_person_reporting_is_the_requester_of_the_proposals(coord: Coord
     assert sink.findings == [("3.1", "auth-service", "U0ALICE01")]
 
 
+async def test_only_allowlisted_bots_trigger_triage(coord: Coordination) -> None:
+    sink = Sink()
+    desk = _desk(coord, sink, Clock(), allowed_bots=("B0GRAFANA",))
+    assert await desk.handle(_alert(FIRING), ME) == "ignored"  # Alertmanager's bot is not on the list
+    report = {"type": "message", "user": "U0ALICE01", "channel": CHANNEL, "ts": "4.1",
+              "text": "auth-service is throwing 503s again"}
+    assert await desk.handle(report, ME) == "opened"  # people always may
+
+
+async def test_queued_work_stays_bounded_however_many_alerts_wait(coord: Coordination) -> None:
+    sink = Sink(gate=asyncio.Event())
+    desk = _desk(coord, sink, Clock(), storm_alerts_per_min=10_000, max_queued_posts=8)
+    services = ["auth-service", "api-gateway", "data-processor", "business-logic"]
+    names = ["HighErrorRate", "HighLatency", "KubePodCrashLooping", "HighCPU", "ReplicationLag"]
+    outcomes = [await desk.handle(_alert(f"[FIRING:1] {names[n // 4 % 5]} {services[n % 4]} (critical)"), ME)
+                for n in range(3000)]
+    await asyncio.sleep(0)  # let the diagnoses finish and queue their findings
+    # Openings stop once the queue holds its bound (the rest of the alerts go to the summary); each opened
+    # thread adds at most its findings and one counter entry; the summary is one entry.
+    opened = outcomes.count("opened")
+    assert 1 <= opened <= 8 and outcomes.count("summary") + outcomes.count("repeat") == 3000 - opened
+    assert desk.outbox.pending(CHANNEL) <= 8 + opened + opened + 1
+    summary = desk.summary(CHANNEL)
+    assert summary is not None and len(summary.lines) == 20 - opened
+    assert sink.gate is not None
+    sink.gate.set()
+    await desk.settle()
+
+
 async def test_pacer_spaces_calls_per_channel_without_bursts() -> None:
     clock = Clock(0.0)
     slept: list[float] = []
