@@ -326,6 +326,24 @@ class TriageConfig(BaseModel):
         return value
 
 
+class BundleConfig(BaseModel):
+    """The support bundle: how far back it looks and how big it may get (oldest log lines go first)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_bytes: int = Field(5_000_000, ge=50_000, le=200_000_000)  # summary.md + bundle.json, uncompressed
+    window: str = "1h"
+    log_tail_lines: int = Field(5000, ge=1, le=100_000)  # per container (current and previous instance)
+    timeout_s: float = Field(20, gt=0, le=300)  # per source; a slower one is recorded as unavailable
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        if not PERIOD.match(value):
+            raise ValueError("must look like 30m, 1h or 1d")
+        return value
+
+
 class OpsConfig(BaseModel):
     """The ops config after merging the user's YAML over the packaged default."""
 
@@ -342,6 +360,7 @@ class OpsConfig(BaseModel):
     approvals: ApprovalsConfig = ApprovalsConfig()
     dns: DnsConfig = DnsConfig()
     triage: TriageConfig = TriageConfig()
+    bundle: BundleConfig = BundleConfig()
     read_only: bool = False
 
     @field_validator("services")
