@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from http import HTTPStatus
 from string import Template
 
+from . import planted_secrets
 from .scenario import Endpoint, LogMessage, Profile, parse_duration
 
 # A pod logs its first request line this long after it was created (image start, readiness).
@@ -159,6 +160,8 @@ def generate_pod_log(
     writer = _PodLogWriter(who, profile, ids)
     for k, text in enumerate(profile.logs.startup):
         writer.plain(created + timedelta(milliseconds=300 * (k + 1)), text)
+    if profile.logs.plant_secrets:
+        writer.plant_secrets(created + timedelta(milliseconds=300 * (len(profile.logs.startup) + 1)))
     periodic, every = profile.logs.periodic, profile.logs.periodic_every
     for k, moment in enumerate(_request_times(created, now, profile, writer.rng)):
         if periodic and k % every == every - 1:
@@ -198,6 +201,20 @@ class _PodLogWriter:
         self.out.lines.extend(_fill(line, self.who) for line in message.traceback)
         self.out.times.extend([moment] * (1 + len(message.traceback)))
         self.out.failures.append(RequestRecord(moment, request_id, endpoint.endpoint, status, text))
+
+
+    def plant_secrets(self, moment: datetime) -> None:
+        """The `plant_secrets` knob: credentials at start-up, and a failed request that dumps its headers."""
+        for k, text in enumerate(planted_secrets.STARTUP_LINES):
+            self.plain(moment + timedelta(milliseconds=k), text)
+        request_id = self.ids.next(self.rng)
+        failed_at = moment + timedelta(milliseconds=len(planted_secrets.STARTUP_LINES) + 1)
+        endpoint = self.profile.endpoints[0].endpoint
+        message = planted_secrets.ERROR_MESSAGE
+        self.out.lines.append(_line(failed_at, "ERROR", self.who, f"request_id={request_id} {endpoint} 500 {message}"))
+        self.out.lines.extend(planted_secrets.TRACEBACK)
+        self.out.times.extend([failed_at] * (1 + len(planted_secrets.TRACEBACK)))
+        self.out.failures.append(RequestRecord(failed_at, request_id, endpoint, 500, message))
 
 
 def previous_log(who: PodIdentity, profile: Profile, *, finished: datetime) -> list[str]:

@@ -116,6 +116,9 @@ class Logs(_Strict):
     previous_span: Duration | None = None
     # By HTTP status ("500", "401"): the messages failures of that status are logged with.
     errors: dict[str, list[LogMessage]] = Field(default_factory=dict)
+    # Sandbox only: also log one credential of every kind the support bundle redacts (at start-up and in
+    # one failed request's headers and traceback; values in `planted_secrets.py`), to test the redaction.
+    plant_secrets: bool = False
 
     @field_validator("errors")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import random
 import string
 from collections.abc import Mapping
@@ -70,7 +71,7 @@ def _running_status(spec: Mapping[str, Any], started: str, pod_index: int) -> di
                 "started": True,
                 "restartCount": 0,
                 "image": container.get("image", ""),
-                "imageID": f"docker-pullable://{container.get('image', '')}",
+                "imageID": _image_id(container.get("image", "")),
                 "containerID": f"containerd://{pod_index:064x}",
                 "state": {"running": {"startedAt": started}},
                 "lastState": {},
@@ -78,3 +79,11 @@ def _running_status(spec: Mapping[str, Any], started: str, pod_index: int) -> di
             for container in spec.get("containers") or []
         ],
     }
+
+
+def _image_id(image: str) -> str:
+    """What kubelet reports for a pulled image: the repository and the digest the tag resolved to.
+    The digest here is derived from the image name, so a given tag always resolves to the same one."""
+    name, _, tag = image.rpartition(":")
+    repository = name if tag and "/" not in tag else image
+    return f"docker-pullable://{repository}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
