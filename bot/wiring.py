@@ -77,11 +77,10 @@ class Deps:
 
     async def readiness(self) -> dict[str, bool]:
         """Which dependencies answer right now (for /readyz)."""
-        kube, metrics, coordination, approvals = await asyncio.gather(
-            self.sources.kube.ping(), self.sources.metrics.ping(), self.coordination.ping(),
-            self.approvals.store.ping(),
+        kube, metrics, coordination = await asyncio.gather(
+            self.sources.kube.ping(), self.sources.metrics.ping(), self.coordination.ping()
         )
-        return {"kubernetes": kube, "metrics_api": metrics, "coordination": coordination, "approvals_db": approvals}
+        return {"kubernetes": kube, "metrics_api": metrics, "coordination": coordination}
 
     async def aclose(self) -> None:
         await self.sources.metrics.aclose()
