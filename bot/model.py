@@ -130,4 +130,8 @@ class Diagnosis:
 
     @property
     def status(self) -> Status:
-        return max((f.status for f in self.findings), key=lambda s: s.rank, default=Status.NO_DATA)
+        """The worst finding; but checks with nothing to judge do not outweigh checks that found all well."""
+        worst = max((f.status for f in self.findings), key=lambda s: s.rank, default=Status.NO_DATA)
+        if worst is Status.NO_DATA and any(f.status is Status.OK for f in self.findings):
+            return Status.OK
+        return worst

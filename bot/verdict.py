@@ -50,9 +50,11 @@ def _combine(key: str, group: list[Cause]) -> Cause:
 
 
 def _unique(proposals: tuple[Proposal, ...]) -> tuple[Proposal, ...]:
+    """One proposal per action: two checks suggesting `memory-bump` with slightly different limits would
+    otherwise become two buttons for the same fix. The lead cause's (listed first) wins."""
     seen: dict[str, Proposal] = {}
     for proposal in proposals:
-        seen.setdefault(proposal.label, proposal)
+        seen.setdefault(proposal.action, proposal)
     return tuple(seen.values())
 
 

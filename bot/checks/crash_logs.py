@@ -146,5 +146,5 @@ def _proposals(kind: CrashKind, crash: Crash) -> tuple[Proposal, ...]:
     if spec is None or not spec.memory_limit:
         return ()
     bumped = doubled_memory(spec.memory_limit)
-    return (Proposal("memory-bump", {"limit": bumped},
+    return (Proposal("memory-bump", {"limit": bumped, "minutes": "60"},
                      f"raise the memory limit {memory_text(spec.memory_limit)} -> {bumped} for now"),)

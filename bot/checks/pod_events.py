@@ -43,7 +43,7 @@ RULES = (
               re.compile(r"pull(ing)? image|ErrImagePull|ImagePullBackOff", re.I),
               "image_pull", "Image cannot be pulled", 0.6, SECTION),
     EventRule(re.compile("^(OOMKilling|OOMKilled)$"), _ANY, "oom_killed", "Containers OOMKilled", 0.6,
-              "Service Crashes"),
+              "Service Crashes", ("memory_leak",)),
     EventRule(re.compile("^BackOff$"), re.compile(r"restarting failed container", re.I),
               "crash_loop", "Containers crash-looping", 0.4, "Service Crashes", CRASH_EXPLANATIONS),
     EventRule(re.compile("^(FailedMount|FailedAttachVolume)$"), _ANY, "volume_mount",

@@ -37,7 +37,7 @@ def describe_container(pod: PodInfo, state: ContainerState, now: datetime) -> st
             f" {age(state.last_finished_at, now)}"
         )
     if state.restart_count:
-        parts.append(f"{state.restart_count} restarts")
+        parts.append(f"{state.restart_count} restart{'s' if state.restart_count != 1 else ''}")
     parts.append(f"pod age {age(pod.created, now).removesuffix(' ago')}")
     return ", ".join(parts)
 

@@ -208,9 +208,11 @@ def _oom(bad: list[tuple[PodInfo, ContainerState]], ctx: CheckContext) -> Cause:
     if spec is not None and spec.memory_limit:
         bumped = doubled_memory(spec.memory_limit)
         lines.append(f"memory limit {memory_text(spec.memory_limit)}")
-        proposals = (Proposal("memory-bump", {"limit": bumped},
+        proposals = (Proposal("memory-bump", {"limit": bumped, "minutes": "60"},
                               f"raise the memory limit {memory_text(spec.memory_limit)} -> {bumped} for now"),)
     return Cause(
         "oom_killed", f"Containers OOMKilled (exit 137) on {len({p.name for p, _ in bad})} pod(s)", 0.75,
         tuple(lines), CRASH_SECTION, proposals,
+        # An OOM kill is the end of a leak when memory_trend finds one: evidence for it, not a rival.
+        supports=("memory_leak",),
     )

@@ -8,7 +8,7 @@ from bot.checks.error_rate import ErrorRateCheck
 from bot.checks.recent_rollout import RecentRolloutCheck, RolloutEvidence
 from bot.config import load_ops_config
 from bot.engine import context_for
-from bot.model import Status
+from bot.model import Diagnosis, Finding, Status, Symptom, Target
 from bot.sources.records import (
     DeploymentInfo,
     EndpointErrors,
@@ -133,3 +133,13 @@ def test_a_sweep_does_not_discount_suspects_for_a_healthy_first_check() -> None:
     discounted = rank_causes(findings, "error_rate", ["rollback"])[0].confidence
     swept = rank_causes(findings, None, ["rollback"])[0].confidence
     assert swept == 0.5 and discounted < swept
+
+
+def test_a_diagnosis_of_ok_and_no_data_findings_is_ok() -> None:
+    target = Target("auth-service", "default", "app=auth-service", "auth-service")
+    ok = Finding("a", "A", Status.OK, "fine")
+    empty = Finding("b", "B", Status.NO_DATA, "nothing")
+    assert Diagnosis(target, Symptom.HIGH_LATENCY, (empty, ok), (), None, 1.0).status is Status.OK
+    assert Diagnosis(target, Symptom.HIGH_LATENCY, (empty,), (), None, 1.0).status is Status.NO_DATA
+    warn = Finding("c", "C", Status.WARN, "hm")
+    assert Diagnosis(target, Symptom.HIGH_LATENCY, (empty, ok, warn), (), None, 1.0).status is Status.WARN

@@ -67,7 +67,7 @@ def test_oom_kill_proposes_a_memory_bump() -> None:
                                   memory_limit=512 * 1024**2),), CTX)
     cause = finding.causes[0]
     assert cause.key == "oom_killed"
-    assert [(p.action, dict(p.params)) for p in cause.proposals] == [("memory-bump", {"limit": "1Gi"})]
+    assert [(p.action, dict(p.params)) for p in cause.proposals] == [("memory-bump", {"limit": "1Gi", "minutes": "60"})]
     assert "OOMKilled exit 137 (SIGKILL)" in finding.evidence[0]
 
 
