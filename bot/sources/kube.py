@@ -43,11 +43,15 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def build_api_client(kubeconfig: str | None) -> client.ApiClient:
     """From a kubeconfig file when given, else the in-cluster service account."""
-    if kubeconfig:
-        api: client.ApiClient = config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
-        return api
-    configuration = client.Configuration()
-    config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    try:
+        if kubeconfig:
+            api: client.ApiClient = config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+            return api
+        configuration = client.Configuration()
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    except (config.ConfigException, OSError) as exc:
+        where = f"the kubeconfig {kubeconfig}" if kubeconfig else "in-cluster credentials (KUBECONFIG is not set)"
+        raise SourceError(SOURCE, f"cannot load {where}: {exc}") from exc
     return client.ApiClient(configuration)
 
 
