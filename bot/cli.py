@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from bot import cli_remediation
 from bot.config import ConfigError, OpsConfig, Settings, load_ops_config, load_settings
+from bot.sources.errors import SourceError
 
 EXIT_CONFIG = 2
 
@@ -139,6 +140,10 @@ def entry() -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return 0
+    except SourceError as exc:
+        # A platform source that cannot even be set up (no kubeconfig, say) is an operator error, not a crash.
+        print(f"opsbot: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
