@@ -1,0 +1,124 @@
+"""ERROR lines and the stack traces under them, grouped by signature across pods and container instances.
+
+Built on `bot.logscan`'s definitions (what an error line is, what continues a stack trace, how a line
+becomes a signature, where request IDs sit) so a diagnosis and a bundle never disagree about what an error
+is; this adds what support asks for on top: first/last seen, current vs previous instance, and where every
+failed request's lines are, so each request ID can be quoted with its own lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.bundle.collect import ContainerLog
+from bot.logscan import (
+    CONTINUATION,
+    LEVEL,
+    LEVEL_WORD,
+    MAX_IDS_PER_GROUP,
+    MAX_STACK_LINES,
+    WARN,
+    request_ids,
+    signature,
+)
+
+MAX_GROUPS = 50
+
+
+@dataclass
+class ErrorGroup:
+    signature: str
+    count: int = 0
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    sources: set[str] = field(default_factory=set)  # "pod/container" or "pod/container (previous)"
+    example: list[str] = field(default_factory=list)  # one full occurrence: the line and its stack trace
+    request_ids: list[str] = field(default_factory=list)
+    has_stack: bool = False
+
+    def seen(self, at: datetime | None) -> None:
+        if at is None:
+            return
+        self.first_seen = at if self.first_seen is None else min(self.first_seen, at)
+        self.last_seen = at if self.last_seen is None else max(self.last_seen, at)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a failed request's lines are: the log, the line, and how many continuation lines follow it."""
+
+    log: int
+    line: int
+    length: int
+
+
+@dataclass
+class ErrorScan:
+    lines: int = 0
+    error_lines: int = 0
+    groups: list[ErrorGroup] = field(default_factory=list)
+    dropped_groups: int = 0
+    # Request ID -> where it was logged on an ERROR or WARN line (a failed request), in scan order.
+    failed_requests: dict[str, list[Place]] = field(default_factory=dict)
+
+
+def scan_errors(logs: Iterable[ContainerLog]) -> ErrorScan:
+    groups: dict[str, ErrorGroup] = {}
+    out = ErrorScan()
+    for index, entry in enumerate(logs):
+        _scan_one(index, entry, groups, out)
+    ordered = sorted(groups.values(), key=lambda g: -g.count)
+    out.groups, out.dropped_groups = ordered[:MAX_GROUPS], max(0, len(ordered) - MAX_GROUPS)
+    return out
+
+
+def _scan_one(index: int, entry: ContainerLog, groups: dict[str, ErrorGroup], out: ErrorScan) -> None:
+    lines = entry.lines
+    out.lines += len(lines)
+    current: ErrorGroup | None = None
+    collecting = False  # this occurrence is its group's example, so its stack trace is kept
+    place: tuple[list[str], int] | None = None  # the request IDs of the open failed line, and where it was
+    for number, line in enumerate(lines):
+        text = line.text
+        if current is not None and CONTINUATION.match(text) and not LEVEL_WORD.search(text):
+            current.has_stack = True
+            if collecting and len(current.example) < MAX_STACK_LINES:
+                current.example.append(text)
+            continue
+        if place is not None:
+            _place(out, place, index, number)
+            place = None
+        current, collecting = None, False
+        if LEVEL.search(text):
+            out.error_lines += 1
+            current, collecting = _record(groups, entry, line.ts, text)
+            place = (request_ids(text), number)
+        elif WARN.search(text):
+            place = (request_ids(text), number)
+    if place is not None:
+        _place(out, place, index, len(lines))
+
+
+def _record(
+    groups: dict[str, ErrorGroup], entry: ContainerLog, at: datetime | None, text: str
+) -> tuple[ErrorGroup, bool]:
+    sig = signature(text)
+    group = groups.get(sig)
+    is_new = group is None
+    if group is None:
+        group = groups[sig] = ErrorGroup(signature=sig, example=[text])
+    group.count += 1
+    group.seen(at)
+    group.sources.add(entry.name)
+    for rid in request_ids(text):
+        if len(group.request_ids) < MAX_IDS_PER_GROUP and rid not in group.request_ids:
+            group.request_ids.append(rid)
+    return group, is_new
+
+
+def _place(out: ErrorScan, place: tuple[list[str], int], log: int, end: int) -> None:
+    ids, start = place
+    for rid in ids:
+        out.failed_requests.setdefault(rid, []).append(Place(log, start, end - start))

@@ -1,0 +1,109 @@
+"""Redaction: credentials are replaced by `[REDACTED:<kind>]` before any bundle text leaves the process.
+
+One `Redactor` per bundle counts what it replaced per kind, for the manifest. What is deliberately NOT
+touched: request IDs, trace IDs, UUIDs and image digests (support needs them, and they grant nothing).
+
+Kinds: `jwt`, `bearer_token`, `api_key` (sk_live_, xoxb-/xoxp-/xoxa-, AWS AKIA..., ghp_, `api_key=`-style
+pairs), `password` (in connection strings, URLs and `password=` pairs), `auth_header` (Authorization,
+Cookie, X-API-Key and their kin), `private_key` (PEM blocks, on one line or spread over several).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+MARK = "[REDACTED:{kind}]"
+
+# A quick test that a line may hold a credential at all: most log lines do not, and one search for these
+# anchors is much cheaper than the full pattern set.
+_MAYBE = re.compile(
+    r"eyJ|[Bb]earer|BEARER|sk_live_|xox[bpa]-|AKIA|ghp_|://[^/\s@]*:[^/\s@]*@|PRIVATE KEY|"
+    r"(?i:key|passw|pwd|secret|token|authorization|cookie)"
+)
+
+_HEADER_NAMES = r"(?:proxy-)?authorization|set-cookie|cookie|x-api-key|x-auth-token"
+_KEY_NAMES = (
+    r"api[_-]?key|apikey|access[_-]?key(?:[_-]?id)?|secret[_-]?(?:access[_-]?)?key|client[_-]?secret|"
+    r"access[_-]?token|refresh[_-]?token|id[_-]?token|auth[_-]?token|github[_-]?token|private[_-]?token"
+)
+# Ordered: where two could match at the same place the first wins (a header before the bearer inside it).
+_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
+    # `'Authorization': 'Bearer x'`, `Cookie: a=b; c=d`, `x-api-key=...`: the value up to its quote or the end.
+    ("auth_header",
+     rf"(?i:\b(?P<h>{_HEADER_NAMES}))(?P<hs>[\"']?\s*[:=]\s*)"
+     r"(?!\[REDACTED)(?:(?P<q>[\"'])(?!\[REDACTED)(?P<hq>[^\"']*)(?P=q)|(?P<hv>[^\s\"',}][^\"',}\n]*))"),
+    ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
+    # A digit is required: "Bearer authentication required" is prose, not a token.
+    ("bearer_token", r"(?P<b>\b(?i:bearer)\s+)(?P<bv>(?!\[REDACTED)(?=[A-Za-z._~+/=-]*[0-9])[A-Za-z0-9._~+/=-]{8,})"),
+    ("api_key", r"\bsk_live_[A-Za-z0-9]{8,}|\bxox[bpa]-[A-Za-z0-9-]{10,}|\bAKIA[A-Z0-9]{16}\b|\bghp_[A-Za-z0-9]{20,}"),
+    ("api_key_pair",
+     rf"(?i:\b(?P<k>(?:[a-z0-9]+_)*(?:{_KEY_NAMES})))(?P<ks>[\"']?\s*[:=]\s*[\"']?)(?!\[REDACTED)(?P<kv>[^\s\"'&,;)}}]{{4,}})"),
+    ("password", r"(?P<u>\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)(?!\[REDACTED)(?P<uv>[^/\s@]+)(?P<at>@)"),
+    ("password_pair",
+     r"(?i:\b(?P<p>(?:[a-z0-9]+_)*(?:password|passwd|pwd|pgpassword)))(?P<ps>[\"']?\s*[:=]\s*[\"']?)"
+     r"(?!\[REDACTED)(?P<pv>[^\s\"'&,;)}]+)"),
+)
+_COMBINED = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _PATTERNS))
+# Named groups that are one kind reported under another name.
+_KIND_OF = {"api_key_pair": "api_key", "password_pair": "password"}
+_BEGIN_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
+_END_KEY = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
+# A PEM block spread over lines ends within this many; past it the rest is kept (it was not a key after all).
+MAX_KEY_LINES = 100
+
+
+class Redactor:
+    """Replaces credentials and counts them per kind. Not thread-safe; one per bundle."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def text(self, text: str) -> str:
+        if not _MAYBE.search(text):
+            return text
+        return _COMBINED.sub(self._replace, text)
+
+    def lines(self, lines: Iterable[str]) -> Iterator[str]:
+        """Line by line, also catching a private key whose PEM block spans several lines."""
+        inside = 0
+        for line in lines:
+            if inside:
+                inside = 0 if _END_KEY.search(line) or inside > MAX_KEY_LINES else inside + 1
+                yield MARK.format(kind="private_key")
+                continue
+            redacted = self.text(line)
+            if _BEGIN_KEY.search(line) and not _END_KEY.search(line):
+                inside = 1
+            yield redacted
+
+    def value(self, value: object) -> object:
+        """Every string inside a JSON-like value (dicts, lists, scalars), keys included."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(str(k)): self.value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v) for v in value]
+        return value
+
+    def _replace(self, match: re.Match[str]) -> str:
+        name = match.lastgroup or ""
+        kind = _KIND_OF.get(name, name)
+        self.counts[kind] += 1
+        mark = MARK.format(kind=kind)
+        groups = match.groupdict()
+        if name == "auth_header":
+            quote = groups["q"] or ""
+            return f"{groups['h']}{groups['hs']}{quote}{mark}{quote}"
+        if name == "bearer_token":
+            return f"{groups['b']}{mark}"
+        if name == "api_key_pair":
+            return f"{groups['k']}{groups['ks']}{mark}"
+        if name == "password":
+            return f"{groups['u']}{mark}{groups['at']}"
+        if name == "password_pair":
+            return f"{groups['p']}{groups['ps']}{mark}"
+        return mark
