@@ -9,7 +9,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot import cli_remediation
+from bot import cli_bundle, cli_remediation
 from bot.config import ConfigError, OpsConfig, Settings, load_ops_config, load_settings
 from bot.sources.errors import SourceError
 
@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     triage.add_argument("--json", action="store_true", help="print the triage contract as JSON")
     sub.add_parser("check-config", help="validate settings and the ops config; non-zero naming the bad key")
     cli_remediation.add_parsers(sub)
+    cli_bundle.add_parser(sub)
     return parser
 
 
@@ -71,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(cli_remediation.act(settings, config, args))
     if args.command == "audit":
         return asyncio.run(cli_remediation.audit(settings, args))
+    if args.command == "bundle":
+        return asyncio.run(cli_bundle.run(settings, config, args))
     return _run(settings, config)
 
 
