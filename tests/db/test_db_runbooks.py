@@ -98,3 +98,23 @@ async def test_connection_exhaustion_runbook_finds_nothing_on_a_quiet_server(pg_
         "long_queries": Status.OK,
     }
     assert result.causes == ()
+
+
+async def test_wiring_builds_the_database_and_cache_sources_only_when_configured(
+    pg_dsn: str, redis_url: str, tmp_path: Path
+) -> None:
+    with Sandbox("healthy") as sandbox:
+        kubeconfig = str(sandbox.write_kubeconfig(tmp_path / "kubeconfig"))
+        bare = build_deps(Settings(_env_file=None, kubeconfig=kubeconfig, metrics_api_url=sandbox.metrics_url,
+                                   redis_url=None, database_url=None, target_database_url=None,
+                                   cache_redis_url=None), CONFIG)
+        full = build_deps(Settings(_env_file=None, kubeconfig=kubeconfig, metrics_api_url=sandbox.metrics_url,
+                                   redis_url=None, database_url=None, target_database_url=SecretStr(pg_dsn),
+                                   cache_redis_url=SecretStr(redis_url)), CONFIG)
+        try:
+            assert bare.sources.postgres is None and bare.sources.cache is None
+            assert full.sources.postgres is not None and full.sources.cache is not None
+            assert await full.sources.postgres.ping() and await full.sources.cache.ping()
+        finally:
+            await bare.aclose()
+            await full.aclose()
