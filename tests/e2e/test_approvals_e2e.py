@@ -239,12 +239,17 @@ def test_deny_from_the_preview_declines_and_removes_the_buttons(
 ) -> None:
     diagnose(bot, fake_slack)
     button = find_button(fake_slack, action_word="rollback")
+    fake_slack.fail("views.open", error="expired_trigger_id")  # Slack took too long: no modal this time
+    click(bot, button, BOB)
+    fallback = str(ephemeral_to(fake_slack, BOB).params["text"])
+    assert "auth-service:2.4.1" in fallback and "Click the button again" in fallback
     view = opened_view(fake_slack, click(bot, button, BOB), want=has_submit)
     deny(bot, view, BOB)
     assert f"Declined by <@{BOB}>" in settled_text(fake_slack, str(button.message["ts"]))
     assert request_status(platform.database_url, button.request_id) == "denied"
     submit(bot, view, ALICE)  # the modal submitted after the denial
     assert "Already handled: denied" in str(ephemeral_to(fake_slack, ALICE).params["text"])
+    assert len(fake_slack.calls("chat.postEphemeral")) == 2
     assert cluster_writes(sandbox) == []
 
 
