@@ -77,9 +77,7 @@ def decision_line(decision: Decision, clicker: str, at: datetime, who: Who = pla
     when = hhmm(at)
     phrase = esc(request_phrase(request) if request is not None else "this action")
     message = esc(decision.message)
-    if decision.kind is DecisionKind.SUCCEEDED:
-        return f"Approved by {by} at {when}: {phrase} — {message}"
-    if decision.kind is DecisionKind.FAILED:
+    if decision.kind in (DecisionKind.SUCCEEDED, DecisionKind.FAILED):  # the message starts "Done:" / "Failed:"
         return f"Approved by {by} at {when}: {phrase} — {message}"
     if decision.kind is DecisionKind.DENIED:
         return f"Declined by {by} at {when}: {phrase} — nothing was changed."
