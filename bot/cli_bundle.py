@@ -5,14 +5,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from bot.config import OpsConfig, Settings
 
 EXIT_USAGE = 2
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def add_parser(sub: Any) -> None:
@@ -22,20 +19,8 @@ def add_parser(sub: Any) -> None:
                         help="archive path, or a directory to write it in (default: ./support-bundle-...tar.gz)")
 
 
-def window_of(config: OpsConfig) -> timedelta:
-    text = config.bundle.window  # validated as <digits><s|m|h|d>
-    return timedelta(seconds=int(text[:-1]) * _UNITS[text[-1]])
-
-
-def output_path(output: str | None, filename: str) -> Path:
-    if output is None:
-        return Path(filename)
-    path = Path(output)
-    return path / filename if path.is_dir() else path
-
-
 async def run(settings: Settings, config: OpsConfig, args: argparse.Namespace) -> int:
-    from bot.bundle import BundleRequest, compile_bundle
+    from bot.bundle import BundleRequest, bundle_window, compile_bundle, save_archive
     from bot.wiring import build_deps
 
     if args.service not in config.services:
@@ -46,12 +31,11 @@ async def run(settings: Settings, config: OpsConfig, args: argparse.Namespace) -
     try:
         await deps.approvals.store.open()
         request = BundleRequest(service=args.service, requester=f"cli:{getpass.getuser()}",
-                                window=window_of(config), origin="cli")
+                                window=bundle_window(config), origin="cli")
         bundle = await compile_bundle(deps, request)
     finally:
         await deps.aclose()
-    path = output_path(args.output, bundle.filename)
-    path.write_bytes(bundle.archive)
+    path = save_archive(bundle.archive, bundle.filename, args.output)
     print(f"wrote {path} ({len(bundle.archive):,} bytes)")
     print(bundle.summary_line)
     return 0

@@ -43,6 +43,28 @@ class JwtRequest:
 
 Parsed = DiagnoseRequest | HelpRequest | BadRequest | JwtRequest
 
+BUNDLE_WORD = "bundle"
+
+
+@dataclass(frozen=True)
+class BundleCommand:
+    """`/diagnose bundle SERVICE`: compile the support bundle of a configured service."""
+
+    service: str
+
+
+def parse_bundle(text: str, config: OpsConfig) -> BundleCommand | BadRequest | None:
+    """`bundle SERVICE` as a BundleCommand; None when the text is not a bundle command at all."""
+    words = text.strip()[:MAX_TEXT].split()
+    if not words or words[0].lower() != BUNDLE_WORD or BUNDLE_WORD in config.services:
+        return None
+    if len(words) < 2:
+        return BadRequest("Usage: `/diagnose bundle SERVICE` — e.g. `/diagnose bundle auth-service`.")
+    service = words[1].lower()
+    if service not in config.services:
+        return BadRequest(_unknown_service(words[1], config))
+    return BundleCommand(service)
+
 
 def parse_diagnose(text: str, config: OpsConfig, runnable: frozenset[Symptom]) -> Parsed:
     head = text.strip().split(None, 1)
@@ -91,6 +113,7 @@ def help_text(config: OpsConfig, runnable: frozenset[Symptom]) -> str:
     lines = [
         "*Usage:* `/diagnose SERVICE [SYMPTOM or words]` — e.g. `/diagnose auth-service errors`",
         "`/diagnose jwt TOKEN` — inspect a token privately (parts, alg, expiry); only you see the answer",
+        "`/diagnose bundle SERVICE` — compile the support bundle (errors, request IDs, changes, metrics; redacted)",
         "*Services:* " + ", ".join(f"`{s}`" for s in sorted(config.services)),
         "*Symptoms and the words I understand:*",
     ]

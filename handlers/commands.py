@@ -13,16 +13,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import telemetry
 from bot.diagnose_request import (
     BadRequest,
+    BundleCommand,
     DiagnoseRequest,
     HelpRequest,
     JwtRequest,
     help_text,
+    parse_bundle,
     parse_diagnose,
 )
 from bot.jwt_inspect import inspect_text
 from bot.remediation import Remediation
 from bot.render.blocks import error_message, root_done_message, root_message
+from bot.render.bundle_blocks import with_bundle_button
 from bot.wiring import Deps
+from handlers import bundle
 from handlers.proposals import post_findings
 from handlers.slack_posting import post, slack_error_reason, update
 
@@ -33,7 +37,15 @@ def register(app: AsyncApp, deps: Deps, flow: Remediation | None = None) -> None
     async def diagnose_command(
         ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
+        bundle_command = parse_bundle(str(command.get("text", "")), deps.config)
+        if isinstance(bundle_command, BundleCommand):
+            await bundle.answer_command(deps, ack, respond, client, bundle_command,
+                                        channel=str(command["channel_id"]), user=str(command["user_id"]))
+            telemetry.COMMANDS.labels("/diagnose", "bundle").inc()
+            return
         parsed = parse_diagnose(str(command.get("text", "")), deps.config, deps.runnable)
+        if bundle_command is not None:
+            parsed = bundle_command  # `bundle` with a missing or unknown service: the usage answer
         if isinstance(parsed, HelpRequest):
             await ack(text=help_text(deps.config, deps.runnable))
             telemetry.COMMANDS.labels("/diagnose", "help").inc()
@@ -56,6 +68,7 @@ def register(app: AsyncApp, deps: Deps, flow: Remediation | None = None) -> None
         )
 
     app.command("/diagnose")(diagnose_command)
+    bundle.register(app, deps)  # the "Compile support bundle" button under a diagnosis
 
 
 async def run_diagnosis(
@@ -90,7 +103,7 @@ async def run_diagnosis(
         # With `flow`, the causes' proposals go out as approval buttons (handlers.proposals).
         await post_findings(client, diag, channel=channel, thread_ts=root_ts, requester=user,
                             guide_link=deps.config.guide_link, flow=flow)
-        await update(client, channel, root_ts, root_done_message(diag, user))
+        await update(client, channel, root_ts, with_bundle_button(root_done_message(diag, user), diag))
     except SlackApiError as exc:
         # The findings exist but Slack would not take them (after the 429 retries): say so privately.
         log.warning("posting findings for %s failed: %s", request.service, exc)

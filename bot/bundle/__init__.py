@@ -7,6 +7,7 @@ only decide where the archive goes.
 """
 
 from bot.bundle.build import compile_bundle, process
-from bot.bundle.request import Bundle, BundleRequest
+from bot.bundle.package import save_archive
+from bot.bundle.request import Bundle, BundleRequest, bundle_window
 
-__all__ = ["Bundle", "BundleRequest", "compile_bundle", "process"]
+__all__ = ["Bundle", "BundleRequest", "bundle_window", "compile_bundle", "process", "save_archive"]

@@ -9,6 +9,7 @@ import io
 import json
 import tarfile
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 SUMMARY = "summary.md"
@@ -39,3 +40,12 @@ def pack(folder: str, parts: dict[str, bytes], created: datetime) -> bytes:
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:
     return json.dumps(manifest, indent=2, ensure_ascii=False).encode()
+
+
+def save_archive(archive: bytes, filename: str, output: str | None) -> Path:
+    """Write to `output` (a file, or a directory to put `filename` in), or `filename` in the working directory."""
+    path = Path(output) if output else Path(filename)
+    if path.is_dir():
+        path = path / filename
+    path.write_bytes(archive)
+    return path

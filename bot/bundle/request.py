@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from bot.config import OpsConfig
 from bot.model import Diagnosis, Symptom
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -31,3 +34,9 @@ class Bundle:
     archive: bytes
     manifest: Mapping[str, Any]
     summary_line: str  # one short paragraph for the Slack message / the terminal
+
+
+def bundle_window(config: OpsConfig) -> timedelta:
+    """The configured look-back (`bundle.window`, validated as <digits><s|m|h|d>) as a duration."""
+    text = config.bundle.window
+    return timedelta(seconds=int(text[:-1]) * _UNITS[text[-1]])
