@@ -22,6 +22,7 @@ from bot.config import Settings, load_ops_config
 from bot.engine import context_for, diagnose, run_check
 from bot.sandbox.runner import Sandbox
 from bot.wiring import build_deps
+from tests.fakes.servers import PostgresCluster, RedisServer
 
 # Per source: the delay added to every call. Kubernetes reads are the slow ones at 3 a.m.
 INJECTED_S = {"kube": 0.30, "metrics": 0.20}
@@ -62,11 +63,13 @@ class Figures:
         return self.parallel_ms / self.slowest_ms if self.slowest_ms else 0.0
 
 
-async def measure(sandbox: Sandbox, tmp: Path) -> list[Figures]:
+async def measure(sandbox: Sandbox, tmp: Path, target_db: str, cache: str) -> list[Figures]:
     kubeconfig = sandbox.write_kubeconfig(tmp / "kubeconfig")
+    ops_config = sandbox.write_ops_config(tmp / "ops.yaml")  # points cluster DNS at the sandbox's server
     settings = Settings(_env_file=None, kubeconfig=str(kubeconfig), metrics_api_url=sandbox.metrics_url,
-                        redis_url=None, database_url=None, opsbot_config=None)
-    config = load_ops_config(None)
+                        redis_url=None, database_url=None, opsbot_config=ops_config,
+                        target_database_url=target_db, cache_redis_url=cache)
+    config = load_ops_config(ops_config)
     deps = build_deps(settings, config)
     try:
         delayed = {
@@ -92,8 +95,16 @@ async def measure(sandbox: Sandbox, tmp: Path) -> list[Figures]:
 
 
 def report() -> list[str]:
+    # The database and cache runbooks need real servers to measure anything: throwaway ones, as the tests use.
+    postgres, cache = PostgresCluster(name="bench-pg"), RedisServer()
     with tempfile.TemporaryDirectory() as tmp, Sandbox("bad-deploy") as sandbox:
-        figures = asyncio.run(measure(sandbox, Path(tmp)))
+        postgres.start()
+        cache.start()
+        try:
+            figures = asyncio.run(measure(sandbox, Path(tmp), postgres.dsn(), cache.url))
+        finally:
+            cache.stop()
+            postgres.stop()
     injected = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in INJECTED_S.items())
     lines = [f"  diagnosis with injected source latency ({injected}, others {DEFAULT_INJECTED_S * 1000:.0f} ms"
              f" per call), {SERVICE}, every runbook; goal parallel/slowest <= 1.2:"]
