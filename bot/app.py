@@ -25,8 +25,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 import handlers
 from bot import telemetry
 from bot.config import Settings
+from bot.remediation import Remediation, build_remediation
+from bot.scheduled_jobs import Scheduling, build_scheduling
 from bot.store.coordination import CoordinationError
 from bot.wiring import Deps
+from handlers.scheduled import SlackNotifier
 
 log = logging.getLogger(__name__)
 # Slack retries an event up to 3 times within minutes; remember handled event_ids well past that.
@@ -47,7 +50,9 @@ def build_client(settings: Settings) -> AsyncWebClient:
     )
 
 
-def build_app(settings: Settings, deps: Deps, client: AsyncWebClient | None = None) -> AsyncApp:
+def build_app(
+    settings: Settings, deps: Deps, client: AsyncWebClient | None = None, flow: Remediation | None = None
+) -> AsyncApp:
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = AsyncApp(
         client=client or build_client(settings),
@@ -57,7 +62,7 @@ def build_app(settings: Settings, deps: Deps, client: AsyncWebClient | None = No
     )
     app.use(_dedupe_events(deps))
     app.error(_on_error)
-    handlers.register(app, deps)
+    handlers.register(app, deps, flow)
     return app
 
 
@@ -114,7 +119,10 @@ def build_web_app(bolt: AsyncApp, deps: Deps) -> web.Application:
 
 async def serve(settings: Settings, deps: Deps) -> None:
     """Run until SIGINT/SIGTERM: HTTP always (probes), Socket Mode too when SLACK_APP_TOKEN is set."""
-    bolt = build_app(settings, deps)
+    scheduled = deps.config.scheduler.enabled
+    # With the scheduler on, timed reverts run on the leader replica, not in the process that took the click.
+    bolt = build_app(settings, deps, flow=build_remediation(deps, timed_reverts_in_process=not scheduled))
+    scheduling = _start_scheduling(settings, deps, bolt) if scheduled else None
     runner = web.AppRunner(build_web_app(bolt, deps), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "0.0.0.0", settings.port).start()  # noqa: S104 (a server in a pod)
@@ -132,7 +140,16 @@ async def serve(settings: Settings, deps: Deps) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down")
+    if scheduling is not None:
+        await scheduling.stop()  # hands leadership over before the connections close
     if socket_handler:
         await socket_handler.close_async()  # type: ignore[no-untyped-call]
     await runner.cleanup()
     await deps.aclose()
+
+
+def _start_scheduling(settings: Settings, deps: Deps, bolt: AsyncApp) -> Scheduling:
+    """Leader election and, on the leader, the scheduled jobs; they post through the app's Web API client."""
+    scheduling = build_scheduling(deps, SlackNotifier(bolt.client, settings.ops_channel))
+    scheduling.start()
+    return scheduling

@@ -344,6 +344,19 @@ class BundleConfig(BaseModel):
         return value
 
 
+class SchedulerConfig(BaseModel):
+    """Scheduled work (only the leader replica runs it): how often each job runs and how leadership is kept."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    prevention_interval_s: float = Field(300, ge=1, le=24 * 3600)  # the guide's "every few minutes" checks
+    expiry_interval_s: float = Field(30, ge=1, le=3600)  # pending approvals past their TTL -> expired
+    revert_interval_s: float = Field(60, ge=1, le=3600)  # scan deployments for timed changes due to revert
+    stuck_interval_s: float = Field(60, ge=1, le=3600)  # requests left executing by a replica that died
+    leader_recheck_s: float = Field(5, gt=0, le=60)  # a leader that lost its lock stops within this long
+
+
 class OpsConfig(BaseModel):
     """The ops config after merging the user's YAML over the packaged default."""
 
@@ -361,6 +374,7 @@ class OpsConfig(BaseModel):
     dns: DnsConfig = DnsConfig()
     triage: TriageConfig = TriageConfig()
     bundle: BundleConfig = BundleConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
     read_only: bool = False
 
     @field_validator("services")

@@ -11,7 +11,8 @@ console share, so both behave the same:
 * `verify` waits for the change to settle, then `action_limits.verify_delay_s`, re-runs the runbook and
   compares the symptom check before and after;
 * `schedule_revert` runs a timed change's revert (debug logging, memory bump) in this process when it is
-  due, audited as `opsbot`. Moving it to the leader replica's scheduler is issue 7's job.
+  due, audited as `opsbot` — unless `timed_reverts_in_process=False`: `opsbot run` leaves it to the leader
+  replica's scheduler (`bot.timed_reverts`), which works from the deployment's annotation alone.
 
 Core only: no Slack. Identities are Slack user ids from the signed payload, or `opsbot` for the bot.
 """
@@ -108,8 +109,10 @@ class Remediation:
         settle_timeout_s: float = SETTLE_TIMEOUT_S,
         settle_poll_s: float = SETTLE_POLL_S,
         clock: Callable[[], datetime] = _utc_now,
+        timed_reverts_in_process: bool = True,
     ) -> None:
         self.approvals = approvals
+        self._timed_reverts_in_process = timed_reverts_in_process
         self._actions = actions
         self._config = config
         self._env = env
@@ -290,6 +293,8 @@ class Remediation:
         """For a timed change, run its revert when due (in this process); False when there is none."""
         if outcome.reverts_at is None or outcome.revert is None or outcome.dry_run:
             return False
+        if not self._timed_reverts_in_process:
+            return True  # the leader's scheduler reverts it on time and reports in the request's thread
         self.spawn(self._revert_when_due(request, outcome.revert, outcome.reverts_at, on_done))
         return True
 
@@ -353,7 +358,7 @@ def _with(base: Verification, *, note: str, settled: bool = True) -> Verificatio
                         settled=settled, revert=base.revert)
 
 
-def build_remediation(deps: Deps) -> Remediation:
+def build_remediation(deps: Deps, *, timed_reverts_in_process: bool = True) -> Remediation:
     """One per process: it keeps the baselines of this process' proposals and its follow-up tasks."""
     return Remediation(
         deps.approvals,
@@ -363,4 +368,5 @@ def build_remediation(deps: Deps) -> Remediation:
         sources=deps.sources,
         runbooks=deps.runbooks,
         dry_run=deps.settings.opsbot_dry_run,
+        timed_reverts_in_process=timed_reverts_in_process,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 REGISTRY = CollectorRegistry()
 
@@ -16,6 +16,9 @@ CHECKS = Counter("opsbot_checks_total", "Checks run", ["check", "status"], regis
 EVENTS_DUPLICATE = Counter("opsbot_events_duplicate_total", "Events API deliveries already handled",
                            registry=REGISTRY)
 LISTENER_ERRORS = Counter("opsbot_listener_errors_total", "Unhandled errors in Slack listeners", registry=REGISTRY)
+SCHEDULER_LEADER = Gauge("opsbot_scheduler_leader", "1 while this replica is the scheduler leader", registry=REGISTRY)
+SCHEDULED_RUNS = Counter("opsbot_scheduled_runs_total", "Scheduled job runs by outcome (skipped: another replica "
+                         "claimed the slot)", ["job", "outcome"], registry=REGISTRY)
 
 
 def render() -> bytes:
