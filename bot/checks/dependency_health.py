@@ -34,12 +34,16 @@ class DependencyHealthCheck:
                                 (f"health check database: {bad_checks['database']}",), "High Error Rates"))
         if bad_deps or {k for k in bad_checks if k != "database"}:
             failing = {**{k: v for k, v in bad_checks.items() if k != "database"}, **bad_deps}
+            # A dependency that times out is what the timeout check calls an upstream timeout: one explanation.
             causes.append(Cause("dependency", "Service dependency failure", 0.8,
-                                tuple(f"{k}: {v}" for k, v in sorted(failing.items())), "High Error Rates"))
+                                tuple(f"{k}: {v}" for k, v in sorted(failing.items())), "High Error Rates",
+                                supports=("upstream_timeout",)))
         if breaker and breaker != "closed":
-            causes.append(Cause("circuit_breaker", f"Circuit breaker {breaker}", 0.6,
+            # The same key as the circuit_breaker check's, so the two views of one breaker combine; an open
+            # breaker is the consequence of a failing upstream when one is found.
+            causes.append(Cause("circuit_open", f"Circuit breaker {breaker}", 0.6,
                                 (f"recovery timeout {ctx.thresholds.circuit_breaker_recovery_s} s",),
-                                "Service Unavailable (503)"))
+                                "Service Unavailable (503)", supports=("upstream_timeout", "dependency")))
         status = Status.CRIT if causes else Status.OK
         if not causes:
             summary = "Service and all its dependencies report healthy; the circuit breaker is closed."

@@ -91,6 +91,8 @@ class LatencyCheck:
                     for d in slow if d.stats is not None
                 ),
                 guide_section="High Latency",
+                # In the timeout runbook the slow dependency and the timed-out upstream are one explanation.
+                supports=("upstream_timeout",),
             ),
         )
 

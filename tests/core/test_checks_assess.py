@@ -79,7 +79,7 @@ def test_unhealthy_dependency_is_a_cause() -> None:
         HealthReport("auth-service", "degraded", "2.5.0", {"database": "unhealthy"}, {"redis": "healthy"}, "open"),
         CTX)
     assert sick.status is Status.CRIT
-    assert {c.key for c in sick.causes} == {"database", "circuit_breaker"}
+    assert {c.key for c in sick.causes} == {"database", "circuit_open"}
 
 
 def _logs() -> LogEvidence:
