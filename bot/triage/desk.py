@@ -141,11 +141,14 @@ class TriageDesk:
         result = triage_event(raw, self.config, own_bot_ids=who.bot_ids, allowed_bots=self.config.triage.allowed_bots)
         if result.reason == "the bot's own message":
             return "ignored"
+        fp = fingerprint_of(result)
+        placed = fp is not None and result.status is not None
+        if not placed and not _mentions(where, who):
+            return "ignored"  # noise, or a report the bot cannot place that does not address it
         if not await self.coordination.claim(where.seen_key, self.config.triage.dedup_window_s):
             return "duplicate"
-        fp = fingerprint_of(result)
         if fp is None or result.status is None:
-            return self._unplaced(where, who)
+            return self._unplaced(where)
         if result.status == "resolved":
             return await self._resolved(where, fp)
         return await self._firing(where, result, fp)
@@ -267,9 +270,7 @@ class TriageDesk:
         self.outbox.post(channel, lambda: self._post(channel, note, thread_ts), force=True)
         return "resolved"
 
-    def _unplaced(self, where: _Where, who: Who) -> Outcome:
-        if not who.bot_user or f"<@{who.bot_user}>" not in where.text:
-            return "ignored"
+    def _unplaced(self, where: _Where) -> Outcome:
         message = render.unplaced_message(self.help_text)
         if not self.outbox.post(where.channel, lambda: self._post(where.channel, message, where.thread_ts)):
             log.warning("help reply in %s dropped: the channel's post queue is full", where.channel)
@@ -313,6 +314,10 @@ class TriageDesk:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.outbox.aclose()
+
+
+def _mentions(where: _Where, who: Who) -> bool:
+    return bool(who.bot_user) and f"<@{who.bot_user}>" in where.text
 
 
 def _is_key(value: str) -> bool:
