@@ -15,7 +15,7 @@ from .kube import clock
 from .kube.cluster import FakeCluster
 from .kube.pods import pod_from_replicaset
 from .kube.workloads import HASH_LABEL, REVISION, owner_reference, pod_is_ready, template_hash
-from .platform import apply_pod_state
+from .pod_states import apply_pod_state
 from .scenario import CoreDns
 
 NAMESPACE = "kube-system"

@@ -22,7 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .platform import Platform, Traffic, wiggle
+from .platform import Platform, Traffic
+from .pod_states import wiggle
 from .scenario import Endpoint, Health, Profile, parse_duration
 
 MIN_WINDOW_SECONDS = 60

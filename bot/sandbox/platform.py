@@ -15,8 +15,6 @@ reports 2.4.1's error rate.
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import random
 import threading
 from collections.abc import Callable
@@ -26,17 +24,9 @@ from typing import Any
 
 from .kube import clock as kube_clock
 from .kube.cluster import FakeCluster
-from .kube.metrics import MemoryGrowth
 from .kube.pods import pod_from_replicaset
 from .kube.workloads import (
-    CHANGE_CAUSE,
-    DESIRED_REPLICAS,
-    HASH_LABEL,
-    MAX_REPLICAS,
-    REVISION,
-    owner_reference,
     pod_is_ready,
-    template_hash,
 )
 from .logs import (
     PodIdentity,
@@ -47,14 +37,13 @@ from .logs import (
     previous_log,
     previous_times,
 )
-from .scenario import EventSpec, PodState, Profile, Revision, Scenario, ServiceSpec, parse_duration
+from .objects import deployment_object, endpoints_object, hpa_object, replicaset_object, service_object
+from .pod_states import apply_pod_state, memory_growth, pod_usage, rollout_events, scenario_event, state_for
+from .scenario import PodState, Profile, Revision, Scenario, ServiceSpec, parse_duration
 
 Obj = dict[str, Any]
-VERSION_LABEL = "app.kubernetes.io/version"
 # Pod IPs handed out by the seeding start here, clear of the controller's own numbering (from 1).
 _SEED_POD_INDEX = 5000
-# Real clusters drop events after an hour; rollouts older than that leave no events.
-_EVENT_TTL = timedelta(hours=1)
 # Waiting reasons of a container that never started: no logs and no usage to report.
 _NEVER_STARTED = frozenset({"ContainerCreating", "PodInitializing", "ImagePullBackOff", "ErrImagePull"})
 
@@ -97,12 +86,6 @@ def parse_time(text: str) -> datetime:
 
 def _seeded_rng(*parts: str) -> random.Random:
     return random.Random("|".join(parts))
-
-
-def wiggle(key: str, spread: float) -> float:
-    """A deterministic factor in [1 - spread, 1 + spread] for `key`."""
-    digest = hashlib.sha256(key.encode()).digest()
-    return 1.0 + spread * (int.from_bytes(digest[:4], "big") / 0xFFFFFFFF * 2 - 1)
 
 
 class Platform:
@@ -179,7 +162,7 @@ class Platform:
             p for p in self.cluster.list("Pod", namespace, label_selector=f"app={service.name}")
             if _image_of(p) == info.image and p["metadata"]["name"] != pod["metadata"]["name"]
         ]
-        state = _state_for(info.profile, len(siblings))
+        state = state_for(info.profile, len(siblings))
         if state is not None:
             current = self.cluster.get("Pod", namespace, pod["metadata"]["name"])
             if current is not None:
@@ -266,7 +249,7 @@ class _Seeder:
         info = self.platform.image_info(self.service, _image_of({"spec": rs["spec"]["template"]["spec"]}))
         # Pods come up a few seconds after their ReplicaSet, one after another.
         started = created + timedelta(seconds=3 + 2 * index)
-        state = _state_for(info.profile, index)
+        state = state_for(info.profile, index)
         if state is not None and state.created_ago is not None:
             # Added later (by the HPA, or replacing an evicted pod), but never before its ReplicaSet.
             started = max(created, self.ago(state.created_ago))
@@ -283,7 +266,7 @@ class _Seeder:
         return self.cluster.create(obj, created_at=created)
 
 
-# --- wire-format objects ---------------------------------------------------------------------------
+# The objects themselves are built in objects.py; pod states, usage and events in pod_states.py.
 
 
 def _image_of(pod: Obj) -> str:
@@ -298,303 +281,3 @@ def _index_images(scenario: Scenario) -> dict[str, ImageInfo]:
             image = service.image_of(revision)
             images[image] = ImageInfo(service, revision, scenario.profiles[revision.profile], image)
     return images
-
-
-def _probe(path: str, port: int, probe: Any) -> Obj:
-    return {
-        "httpGet": {"path": path, "port": port, "scheme": "HTTP"},
-        "initialDelaySeconds": probe.initial_delay_seconds,
-        "periodSeconds": probe.period_seconds,
-        "timeoutSeconds": probe.timeout_seconds,
-        "failureThreshold": probe.failure_threshold,
-        "successThreshold": 1,
-    }
-
-
-def pod_template(service: ServiceSpec, revision: Revision) -> Obj:
-    resources = revision.resources or service.resources
-    env = revision.env if revision.env is not None else service.env
-    container = {
-        "name": service.name,
-        "image": service.image_of(revision),
-        "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": "http", "containerPort": service.port, "protocol": "TCP"}],
-        "env": [{"name": k, "value": v} for k, v in env.items()],
-        "resources": {"requests": dict(resources.requests), "limits": dict(resources.limits)},
-        "livenessProbe": _probe(service.liveness.path, service.port, service.liveness),
-        "readinessProbe": _probe(service.readiness.path, service.port, service.readiness),
-        "terminationMessagePath": "/dev/termination-log",
-        "terminationMessagePolicy": "File",
-    }
-    return {
-        "metadata": {"labels": {"app": service.name, "app.kubernetes.io/name": service.name,
-                                VERSION_LABEL: revision.version}},
-        "spec": {"containers": [container], "restartPolicy": "Always", "terminationGracePeriodSeconds": 30,
-                 "dnsPolicy": "ClusterFirst", "schedulerName": "default-scheduler"},
-    }
-
-
-def _rollout_annotations(revision: Revision) -> dict[str, str]:
-    annotations = {REVISION: str(revision.revision)}
-    if revision.change_cause:
-        annotations[CHANGE_CAUSE] = revision.change_cause
-    return annotations
-
-
-def deployment_object(service: ServiceSpec) -> Obj:
-    live, replicas = service.live, service.replicas
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": service.name, "namespace": service.namespace, "labels": {"app": service.name},
-                     "annotations": _rollout_annotations(live)},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": service.name}},
-            "template": pod_template(service, live),
-            "strategy": _strategy(service),
-            "revisionHistoryLimit": 10,
-            "progressDeadlineSeconds": 600,
-        },
-        "status": {
-            "observedGeneration": 1, "replicas": replicas, "updatedReplicas": replicas,
-            "readyReplicas": replicas, "availableReplicas": replicas,
-            "conditions": [
-                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
-                 "message": "Deployment has minimum availability."},
-                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
-                 "message": f'ReplicaSet "{service.name}" has successfully progressed.'},
-            ],
-        },
-    }
-
-
-def _strategy(service: ServiceSpec) -> Obj:
-    if service.strategy == "Recreate":
-        return {"type": "Recreate"}
-    return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
-
-
-def replicaset_object(service: ServiceSpec, deployment: Obj, revision: Revision) -> Obj:
-    template = pod_template(service, revision)
-    pod_hash = template_hash(template)
-    template["metadata"]["labels"][HASH_LABEL] = pod_hash
-    live = revision is service.live
-    replicas = service.replicas if live else 0
-    annotations = {**_rollout_annotations(revision), DESIRED_REPLICAS: str(service.replicas),
-                   MAX_REPLICAS: str(service.replicas + max(1, service.replicas // 4))}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "ReplicaSet",
-        "metadata": {"name": f"{service.name}-{pod_hash}", "namespace": service.namespace,
-                     "labels": dict(template["metadata"]["labels"]), "annotations": annotations,
-                     "ownerReferences": [owner_reference(deployment)]},
-        "spec": {"replicas": replicas,
-                 "selector": {"matchLabels": {"app": service.name, HASH_LABEL: pod_hash}},
-                 "template": template},
-        "status": {"replicas": replicas, "fullyLabeledReplicas": replicas, "readyReplicas": replicas,
-                   "availableReplicas": replicas, "observedGeneration": 1},
-    }
-
-
-def hpa_object(service: ServiceSpec) -> Obj:
-    hpa = service.hpa
-    assert hpa is not None
-    current = hpa.current_replicas if hpa.current_replicas is not None else service.replicas
-    at_max = current >= hpa.max_replicas
-    conditions = [
-        {"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale",
-         "message": "recommended size matches current size"},
-        {"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound",
-         "message": "the HPA was able to successfully calculate a replica count from cpu resource"
-                    " utilization"},
-        {"type": "ScalingLimited", "status": "True" if at_max else "False",
-         "reason": "TooManyReplicas" if at_max else "DesiredWithinRange",
-         "message": "the desired replica count is more than the maximum replica count" if at_max
-         else "the desired count is within the acceptable range"},
-    ]
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": service.name, "namespace": service.namespace, "labels": {"app": service.name}},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": service.name},
-            "minReplicas": hpa.min_replicas,
-            "maxReplicas": hpa.max_replicas,
-            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
-                "type": "Utilization", "averageUtilization": hpa.target_cpu_utilization}}}],
-        },
-        "status": {
-            "currentReplicas": current,
-            "desiredReplicas": current,
-            "currentMetrics": [{"type": "Resource", "resource": {"name": "cpu", "current": {
-                "averageUtilization": hpa.current_cpu_utilization}}}],
-            "conditions": conditions,
-        },
-    }
-
-
-def service_object(service: ServiceSpec) -> Obj:
-    port = service.service
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": service.name, "namespace": service.namespace, "labels": {"app": service.name}},
-        "spec": {
-            "type": "ClusterIP",
-            "selector": dict(port.selector or {"app": service.name}),
-            "ports": [{"name": "http", "port": port.port, "targetPort": port.target_port, "protocol": "TCP"}],
-            "clusterIP": _cluster_ip(service.name),
-        },
-    }
-
-
-def _cluster_ip(name: str) -> str:
-    digest = hashlib.sha256(name.encode()).digest()
-    return f"10.96.{digest[0]}.{digest[1] % 250 + 2}"
-
-
-def endpoints_object(service: ServiceSpec, pods: list[Obj]) -> Obj:
-    def address(pod: Obj) -> Obj:
-        return {"ip": pod["status"].get("podIP", "10.244.0.1"), "nodeName": pod["spec"].get("nodeName"),
-                "targetRef": {"kind": "Pod", "name": pod["metadata"]["name"],
-                              "namespace": pod["metadata"]["namespace"], "uid": pod["metadata"]["uid"]}}
-
-    live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
-    ready = [address(p) for p in live if pod_is_ready(p)]
-    not_ready = [address(p) for p in live if not pod_is_ready(p)]
-    subset: Obj = {"ports": [{"name": "http", "port": service.service.target_port, "protocol": "TCP"}]}
-    if ready:
-        subset["addresses"] = ready
-    if not_ready:
-        subset["notReadyAddresses"] = not_ready
-    return {
-        "apiVersion": "v1",
-        "kind": "Endpoints",
-        "metadata": {"name": service.name, "namespace": service.namespace, "labels": {"app": service.name}},
-        "subsets": [subset] if (ready or not_ready) else [],
-    }
-
-
-def _state_for(profile: Profile, index: int) -> PodState | None:
-    return profile.pod_states[index] if index < len(profile.pod_states) else None
-
-
-def apply_pod_state(pod: Obj, state: PodState, now: datetime) -> None:
-    """Overrides from the scenario: not ready, waiting (CrashLoopBackOff), last termination, restarts."""
-    status = pod["status"]
-    status["phase"] = state.phase
-    for condition in status.get("conditions") or []:
-        if condition["type"] in ("Ready", "ContainersReady"):
-            condition["status"] = "True" if state.ready else "False"
-            if not state.ready:
-                condition["reason"] = "ContainersNotReady"
-    for container in status.get("containerStatuses") or []:
-        container["ready"] = state.ready
-        container["restartCount"] = state.restart_count
-        if state.waiting_reason is not None:
-            container["started"] = False
-            container["state"] = {"waiting": {"reason": state.waiting_reason,
-                                              "message": state.waiting_message or ""}}
-        if state.last_terminated is not None:
-            container["lastState"] = {"terminated": _terminated(state, now, container.get("containerID", ""))}
-        if state.running_since_ago is not None and state.waiting_reason is None:
-            since = now - timedelta(seconds=parse_duration(state.running_since_ago))
-            container["state"] = {"running": {"startedAt": kube_clock.rfc3339(since)}}
-
-
-def _terminated(state: PodState, now: datetime, container_id: str) -> Obj:
-    last = state.last_terminated
-    assert last is not None
-    finished = now - timedelta(seconds=parse_duration(last.finished_ago))
-    started = (now - timedelta(seconds=parse_duration(last.started_ago)) if last.started_ago
-               else finished - timedelta(minutes=5))
-    return {"exitCode": last.exit_code, "reason": last.reason, "containerID": container_id,
-            "startedAt": kube_clock.rfc3339(started), "finishedAt": kube_clock.rfc3339(finished)}
-
-
-def pod_usage(profile: Profile, pod: str) -> dict[str, str]:
-    """The profile's usage with a steady per-pod spread, in metrics-server units (millicores, Ki)."""
-    factor = wiggle(pod, 0.1)
-    cpu_text = profile.usage.cpu
-    millicores = float(cpu_text[:-1]) if cpu_text.endswith("m") else float(cpu_text) * 1000
-    memory_text = profile.usage.memory
-    kibibytes = int(memory_text[:-2]) * {"Ki": 1, "Mi": 1024, "Gi": 1024 * 1024}[memory_text[-2:]]
-    return {"cpu": f"{round(millicores * factor)}m", "memory": f"{round(kibibytes * factor)}Ki"}
-
-
-def memory_growth(profile: Profile, pod: Obj) -> dict[str, MemoryGrowth] | None:
-    """A leaking image's growth per container, capped at the container's memory limit (the OOM kill)."""
-    rate = profile.usage.memory_growth_per_hour
-    if rate is None:
-        return None
-    growth: dict[str, MemoryGrowth] = {}
-    for container in pod["spec"]["containers"]:
-        limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
-        growth[container["name"]] = MemoryGrowth(float(_memory_bytes(rate)),
-                                                 _memory_bytes(limit) if limit else None)
-    return growth
-
-
-def _memory_bytes(text: str) -> int:
-    """`"2Gi"` -> bytes; the binary suffixes scenarios use, else plain bytes."""
-    units = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
-    return int(text[:-2]) * units[text[-2:]] if text[-2:] in units else int(text)
-
-
-# --- events ----------------------------------------------------------------------------------------
-
-
-def _event(involved: Obj, *, reason: str, message: str, type_: str, count: int, first: datetime,
-           last: datetime, component: str) -> Obj:
-    meta = involved["metadata"]
-    suffix = hashlib.sha256(f"{meta['name']}|{reason}|{message}".encode()).hexdigest()[:16]
-    return {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"name": f"{meta['name']}.{suffix}", "namespace": meta["namespace"]},
-        "involvedObject": {"apiVersion": involved["apiVersion"], "kind": involved["kind"],
-                           "name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"],
-                           "resourceVersion": meta.get("resourceVersion", "")},
-        "reason": reason,
-        "message": message,
-        "type": type_,
-        "count": count,
-        "firstTimestamp": kube_clock.rfc3339(first),
-        "lastTimestamp": kube_clock.rfc3339(last),
-        "source": {"component": component},
-        "reportingComponent": component,
-        "reportingInstance": "",
-    }
-
-
-def rollout_events(service: ServiceSpec, replicasets: list[Obj], deployment: Obj, now: datetime) -> list[Obj]:
-    """The deployment controller's ScalingReplicaSet events of a rollout that happened within the hour."""
-    if len(replicasets) < 2:
-        return []
-    at = now - timedelta(seconds=parse_duration(service.live.rolled_out_ago))
-    if now - at > _EVENT_TTL:
-        return []
-    new, old = replicasets[-1]["metadata"]["name"], replicasets[-2]["metadata"]["name"]
-    n = service.replicas
-    steps = [f"Scaled up replica set {new} to {n}", f"Scaled down replica set {old} to 0"]
-    return [
-        _event(deployment, reason="ScalingReplicaSet", message=message, type_="Normal", count=1,
-               first=at + timedelta(seconds=k * 20), last=at + timedelta(seconds=k * 20),
-               component="deployment-controller")
-        for k, message in enumerate(steps)
-    ]
-
-
-def scenario_event(spec: EventSpec, *, deployment: Obj, live_rs: Obj, pods: list[Obj], now: datetime) -> Obj:
-    if spec.object == "Pod" and pods:
-        involved, component = pods[min(spec.pod_index, len(pods) - 1)], "kubelet"
-    elif spec.object == "ReplicaSet":
-        involved, component = live_rs, "replicaset-controller"
-    else:
-        involved, component = deployment, "deployment-controller"
-    return _event(
-        copy.deepcopy(involved), reason=spec.reason, message=spec.message, type_=spec.type, count=spec.count,
-        first=now - timedelta(seconds=parse_duration(spec.first_ago)),
-        last=now - timedelta(seconds=parse_duration(spec.last_ago)), component=component,
-    )
