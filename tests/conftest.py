@@ -17,6 +17,7 @@ import pytest
 import redis
 from psycopg import sql
 
+from tests.deploy.rbac_plugin import RbacRecorder
 from tests.fakes.servers import PostgresCluster, RedisServer, ServerStartError
 from tests.fakes.signing import SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
@@ -149,3 +150,18 @@ def redis_client_url(redis_url: str) -> str:
     finally:
         client.close()
     return redis_url
+
+
+# -- RBAC ----------------------------------------------------------------------------------------
+def pytest_configure(config: pytest.Config) -> None:
+    """Every request the bot makes against a sandbox in this run must be allowed by the Role in
+    manifests/k8s/rbac.yaml (tests/deploy/rbac_plugin.py); the run fails otherwise."""
+    recorder = RbacRecorder()
+    recorder.install()
+    config.pluginmanager.register(recorder, "opsbot-rbac-recorder")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    recorder = config.pluginmanager.get_plugin("opsbot-rbac-recorder")
+    if isinstance(recorder, RbacRecorder):
+        recorder.uninstall()

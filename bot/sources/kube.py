@@ -13,6 +13,7 @@ import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from bot import __version__
 from bot.model import Target
 from bot.sources.errors import SourceError
 from bot.sources.kube_parse import (
@@ -37,6 +38,9 @@ from bot.sources.records import (
 )
 
 SOURCE = "kubernetes"
+# Every request the bot sends names it: API server audit logs (and the RBAC test's request log) tell the
+# bot's calls from kubectl's or a test's own.
+USER_AGENT = f"opsbot/{__version__}"
 T = TypeVar("T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -46,13 +50,15 @@ def build_api_client(kubeconfig: str | None) -> client.ApiClient:
     try:
         if kubeconfig:
             api: client.ApiClient = config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
-            return api
-        configuration = client.Configuration()
-        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        else:
+            configuration = client.Configuration()
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            api = client.ApiClient(configuration)
     except (config.ConfigException, OSError) as exc:
         where = f"the kubeconfig {kubeconfig}" if kubeconfig else "in-cluster credentials (KUBECONFIG is not set)"
         raise SourceError(SOURCE, f"cannot load {where}: {exc}") from exc
-    return client.ApiClient(configuration)
+    api.user_agent = USER_AGENT
+    return api
 
 
 class KubeSource:

@@ -16,6 +16,7 @@ class RecordedRequest:
     content_type: str | None = None
     body: Any = None  # parsed JSON, the raw text when it was not JSON, or None without a body
     status: int = 0
+    user_agent: str | None = None  # tells the bot's requests from a test's own (tests/deploy RBAC check)
 
 
 def append_bounded(log: list[RecordedRequest], entry: RecordedRequest, limit: int = MAX_RECORDED) -> None:

@@ -55,6 +55,7 @@ async def _serve(request: web.Request) -> web.StreamResponse:
         content_type=api_request.content_type,
         body=api_request.body,
         status=reply.status,
+        user_agent=request.headers.get("User-Agent"),
     ))
     return _response(reply)
 
