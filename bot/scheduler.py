@@ -66,9 +66,21 @@ class JobRunner:
     def __init__(self, coordination: Coordination, *, clock: Callable[[], float] = time.time) -> None:
         self._coordination = coordination
         self._clock = clock
+        self._running: set[str] = set()
 
     async def run_once(self, job: Job) -> str:
-        """Returns the outcome: ok, error, skipped (another run had the slot) or unavailable (no claim)."""
+        """Returns the outcome: ok, error, skipped (another run had the slot), busy (this job's previous
+        run is still going here) or unavailable (no claim)."""
+        if job.name in self._running:
+            # The catch-up run and the first interval run, or a run longer than its interval: one at a time.
+            return self._count(job, "busy")
+        self._running.add(job.name)
+        try:
+            return await self._claimed_run(job)
+        finally:
+            self._running.discard(job.name)
+
+    async def _claimed_run(self, job: Job) -> str:
         slot = slot_of(self._clock(), job.interval_s)
         try:
             first = await self._coordination.claim(f"once:{job.name}:{slot}", claim_ttl(job.interval_s))

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from bot.actions.base import REVERT_PARAM, ActionEnv, ActionError
 from bot.actions.debug_logging import DEBUG_UNTIL
 from bot.actions.memory_bump import BUMP_UNTIL
-from bot.approvals import Approvals, Approver, Decision, ProposalError
+from bot.approvals import Approvals, Approver, Decision, DecisionKind, ProposalError
 from bot.approvals.service import BOT_ACTOR
 from bot.config import OpsConfig
 from bot.sources.errors import SourceError
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 # action -> the annotation holding when its change ends
 TIMED_ACTIONS = {"debug-logging": DEBUG_UNTIL, "memory-bump": BUMP_UNTIL}
 ANNOTATION_TIME = "%Y-%m-%dT%H:%M:%SZ"
+_SETTLED = frozenset({DecisionKind.SUCCEEDED, DecisionKind.FAILED})
 
 Reported = Callable[[ApprovalRequest | None, Decision], Awaitable[None]]
 
@@ -100,10 +101,15 @@ class TimedReverts:
         except (ProposalError, SourceError, ActionError, ApprovalStoreError) as exc:
             log.warning("timed revert of %s on %s could not run: %s", due.action, due.service, exc)
             return False
+        if decision.kind not in _SETTLED:
+            # Refused (another action holds the service, the target moved): the annotation is still there,
+            # so the next run tries again; nothing to tell the channel yet.
+            log.info("timed revert of %s on %s not run yet: %s", due.action, due.service, decision.message)
+            return False
         log.info("timed revert of %s on %s (due %s): %s", due.action, due.service,
                  due.at.strftime(ANNOTATION_TIME), decision.message)
         await self._reported(origin, decision)
-        return True
+        return decision.kind is DecisionKind.SUCCEEDED
 
     async def _origin(self, due: Due) -> ApprovalRequest | None:
         """The request that made the change: the newest successful non-revert run of the action."""

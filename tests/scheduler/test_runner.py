@@ -129,3 +129,25 @@ async def test_two_schedulers_sharing_the_claims_run_each_slot_once(coord: Coord
         await one.stop()
         await two.stop()
     assert len(slots) == len(set(slots)), slots
+
+
+async def test_a_run_still_going_makes_the_next_one_in_this_process_wait_its_turn(coord: Coordination) -> None:
+    release = asyncio.Event()
+    started: list[int] = []
+
+    async def slow() -> str:
+        started.append(1)
+        await release.wait()
+        return "done"
+
+    job = Job("slow", 1, slow)
+    clock = Clock(1000.0)
+    runner = JobRunner(coord, clock=clock)
+    first = asyncio.create_task(runner.run_once(job))
+    await asyncio.sleep(0.05)
+    clock.now = 1001.0  # the next slot comes while the first run holds the service
+    assert await runner.run_once(job) == "busy"
+    release.set()
+    assert await first == "ok"
+    assert started == [1]
+    assert await runner.run_once(job) == "ok"  # slot 1001 was never claimed by the busy attempt
