@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import parallelism, triage
+from bench import bundle, parallelism, triage
 from bot.sandbox.runner import Sandbox
 from tests.e2e.botproc import BotProcess
 from tests.fakes.signing import SIGNING_SECRET, post_signed, sign, slash_command_body
@@ -105,6 +105,7 @@ def main() -> None:
           f"max {max(first) * 1000:.0f} ms")
     print("\n".join(parallelism.report()))
     print("\n".join(triage.report()))
+    print("\n".join(bundle.report()))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import bisect
 import itertools
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.bundle.collect import ContainerLog
@@ -18,6 +18,7 @@ from bot.bundle.collect import ContainerLog
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 # JSON framing of one line in the `lines` array beyond its own quoted text: indent, comma, newline.
 _LINE_OVERHEAD = 8
+_STEP = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -27,42 +28,52 @@ class Fit:
     kept_from: datetime | None  # the oldest line kept, when some were dropped
 
 
-def fit_logs(logs: list[ContainerLog], budget: int) -> Fit:
-    """The newest lines whose serialised size fits `budget` characters; the rest dropped, oldest first.
+class LogFitter:
+    """Keeps the newest lines whose serialised size fits a budget; the rest are dropped, oldest first.
 
-    Each container's lines are in time order, so "keep everything from time T on" is a suffix of each;
-    T is found by binary search over the candidate times, which stays fast for hundreds of thousands of lines.
+    Each container's lines are in time order, so "keep everything from time T on" is a suffix of each; T is
+    found by bisecting time, which stays fast for hundreds of thousands of lines. Sizes are prepared once, so
+    trying a tighter budget (when the estimate fell short) costs only the search.
     """
-    logs = [_in_time_order(entry) for entry in logs]
-    costs = [list(itertools.accumulate(_cost(line.text) for line in reversed(entry.lines))) for entry in logs]
-    stamps = [[line.ts or _OLDEST for line in entry.lines] for entry in logs]
-    total = sum(c[-1] for c in costs if c)
-    if total <= budget:
-        return Fit(logs, 0, None)
-    candidates = sorted({ts for column in stamps for ts in column}, reverse=True)
 
-    def size_from(cutoff: datetime) -> int:
+    def __init__(self, logs: list[ContainerLog]) -> None:
+        self.logs = [_in_time_order(entry) for entry in logs]
+        # costs[i][k-1]: the serialised size of the last k lines of log i.
+        self.costs = [list(itertools.accumulate(map(_cost, [line.text for line in reversed(entry.lines)])))
+                      for entry in self.logs]
+        self.stamps = [[line.ts or _OLDEST for line in entry.lines] for entry in self.logs]
+        self.lines = sum(len(entry.lines) for entry in self.logs)
+
+    def fit(self, budget: int) -> Fit:
+        if sum(c[-1] for c in self.costs if c) <= budget:
+            return Fit(self.logs, 0, None)
+        columns = [column for column in self.stamps if column]
+        newest, oldest = max(c[-1] for c in columns), min(c[0] for c in columns)
+        if self._size_from(newest) > budget:
+            return Fit([_suffix(entry, 0) for entry in self.logs], self.lines, None)
+        low, high = 0, (newest - oldest) // _STEP  # steps back from the newest line: low fits, high may not
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self._size_from(newest - middle * _STEP) <= budget:
+                low = middle
+            else:
+                high = middle - 1
+        cutoff = newest - low * _STEP
+        kept = [_suffix(entry, len(column) - bisect.bisect_left(column, cutoff))
+                for entry, column in zip(self.logs, self.stamps, strict=True)]
+        dropped = self.lines - sum(len(e.lines) for e in kept)
+        return Fit(kept, dropped, min((e.lines[0].ts for e in kept if e.lines and e.lines[0].ts), default=cutoff))
+
+    def _size_from(self, cutoff: datetime) -> int:
         size = 0
-        for column, cost in zip(stamps, costs, strict=True):
+        for column, cost in zip(self.stamps, self.costs, strict=True):
             kept = len(column) - bisect.bisect_left(column, cutoff)
             size += cost[kept - 1] if kept else 0
         return size
 
-    # The largest number of candidate times (newest first) whose lines still fit.
-    low, high = 0, len(candidates)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if size_from(candidates[middle - 1]) <= budget:
-            low = middle
-        else:
-            high = middle - 1
-    if low == 0:
-        return Fit([_suffix(entry, 0) for entry in logs], sum(len(e.lines) for e in logs), None)
-    cutoff = candidates[low - 1]
-    kept = [_suffix(entry, len(column) - bisect.bisect_left(column, cutoff)) for entry, column in zip(logs, stamps,
-                                                                                                        strict=True)]
-    dropped = sum(len(e.lines) for e in logs) - sum(len(e.lines) for e in kept)
-    return Fit(kept, dropped, cutoff)
+
+def fit_logs(logs: list[ContainerLog], budget: int) -> Fit:
+    return LogFitter(logs).fit(budget)
 
 
 def serialised_size(value: Any) -> int:
@@ -70,7 +81,8 @@ def serialised_size(value: Any) -> int:
 
 
 def _cost(text: str) -> int:
-    # A timestamp prefix (~33 chars) plus the JSON-quoted text; escapes make it a little longer, never shorter.
+    # A timestamp prefix (~33 chars) plus the JSON-quoted text (quotes and backslashes are escaped). Non-ASCII
+    # text takes more bytes than characters: the caller checks the real size and tightens the budget if needed.
     return len(text) + 33 + _LINE_OVERHEAD + text.count('"') + text.count("\\")
 
 

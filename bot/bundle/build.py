@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.bundle.bound import Fit, fit_logs, serialised_size
+from bot.bundle.bound import Fit, LogFitter, serialised_size
 from bot.bundle.collect import Collected, ContainerLog, collect
 from bot.bundle.document import build_document, iso, log_section
 from bot.bundle.error_groups import scan_errors
@@ -44,8 +44,9 @@ def process(collected: Collected, request: BundleRequest, max_bytes: int) -> Bun
     manifest = _manifest(collected, request, redactor)
     fixed = serialised_size({**doc, "logs": []}) + len(render_summary(doc, manifest).encode()) + _SLACK_BYTES
     budget = max_bytes - fixed
+    fitter = LogFitter(logs)
     for _ in range(_FIT_ATTEMPTS):
-        fit = fit_logs(logs, max(budget, 0))
+        fit = fitter.fit(max(budget, 0))
         parts = _parts(doc, manifest, fit, max_bytes, fixed)
         size = len(parts[SUMMARY]) + len(parts[DOCUMENT])
         if size <= max_bytes or budget <= 0:
@@ -63,9 +64,12 @@ def process(collected: Collected, request: BundleRequest, max_bytes: int) -> Bun
 
 
 def _redacted(entry: ContainerLog, redactor: Redactor) -> ContainerLog:
-    texts = redactor.lines(line.text for line in entry.lines)
-    lines = [line if text is line.text else replace(line, text=text)
-             for line, text in zip(entry.lines, texts, strict=True)]
+    changed = redactor.changes([line.text for line in entry.lines])
+    if not changed:
+        return entry
+    lines = list(entry.lines)
+    for index, text in changed.items():
+        lines[index] = replace(lines[index], text=text)
     return ContainerLog(entry.pod, entry.container, entry.previous, lines)
 
 

@@ -35,7 +35,7 @@ def pack(folder: str, parts: dict[str, bytes], created: datetime) -> bytes:
             info.mtime = int(created.timestamp())
             info.mode = 0o644
             tar.addfile(info, io.BytesIO(data))
-    return gzip.compress(raw.getvalue(), mtime=int(created.timestamp()))
+    return gzip.compress(raw.getvalue(), compresslevel=6, mtime=int(created.timestamp()))
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:
