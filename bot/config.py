@@ -352,7 +352,7 @@ class SchedulerConfig(BaseModel):
     enabled: bool = True
     prevention_interval_s: float = Field(300, ge=1, le=24 * 3600)  # the guide's "every few minutes" checks
     expiry_interval_s: float = Field(30, ge=1, le=3600)  # pending approvals past their TTL -> expired
-    revert_interval_s: float = Field(60, ge=1, le=3600)  # scan deployments for timed changes due to revert
+    revert_interval_s: float = Field(15, ge=1, le=3600)  # timed changes revert at most this long after their time
     stuck_interval_s: float = Field(60, ge=1, le=3600)  # requests left executing by a replica that died
     leader_recheck_s: float = Field(5, gt=0, le=60)  # a leader that lost its lock stops within this long
 
