@@ -117,3 +117,24 @@ async def test_a_failing_source_is_recorded_and_the_bundle_still_arrives(
     assert "Unavailable: metrics: latency" in summary
     assert "unavailable: metrics: latency" in bundle.summary_line
     assert_no_planted_secret(bundle)
+
+
+async def test_previous_instances_of_restarted_containers_are_read(tmp_path: Path) -> None:
+    with Sandbox("crash-loop") as sandbox:
+        kubeconfig = sandbox.write_kubeconfig(tmp_path / "kubeconfig")
+        deps = build_deps(sandbox_settings(sandbox, kubeconfig), load_ops_config(None))
+        await deps.approvals.store.open()
+        try:
+            bundle = await compile_bundle(deps, BundleRequest("business-logic", "cli:ops", timedelta(hours=1)))
+        finally:
+            await deps.aclose()
+    doc, manifest, _ = documents(bundle)
+    assert all(pod["restarts"] > 0 for pod in doc["service"]["pods"])
+    crash = next(g for g in doc["errors"]["groups"] if "Cannot connect to database" in g["signature"])
+    assert crash["sources"] and all(source.endswith("(previous)") for source in crash["sources"])
+    assert crash["count"] == len(doc["service"]["pods"])
+    previous = [entry for entry in doc["logs"] if entry["previous"]]
+    assert len(previous) == len(doc["service"]["pods"])
+    # "password authentication failed" is an error message, not a password: it stays readable.
+    assert 'password authentication failed for user "bl_app"' in crash["example"][0]
+    assert manifest["redacted"].get("password", 0) == 0
