@@ -16,15 +16,20 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
 from bot import telemetry
 from bot.config import Settings
+from bot.logging_setup import correlated
 from bot.remediation import Remediation, build_remediation
 from bot.scheduled_jobs import Scheduling, build_scheduling
 from bot.store.coordination import CoordinationError
@@ -44,10 +49,28 @@ def build_client(settings: Settings) -> AsyncWebClient:
         timeout=10,
         # slack_sdk only retries connection errors by default; a 429 must wait Retry-After and resend.
         retry_handlers=[
+            SlackCallMeter(),  # first, so it sees every response before a retry handler claims it
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
         ],
     )
+
+
+class SlackCallMeter(AsyncRetryHandler):
+    """Counts Web API calls and 429s for /metrics. slack_sdk offers every HTTP response (and connection
+    error) to its retry handlers in turn, so this one, placed first, sees each attempt; it never retries."""
+
+    def __init__(self) -> None:
+        super().__init__(max_retry_count=0)
+
+    async def can_retry_async(self, *, state: RetryState, request: HttpRequest,
+                              response: HttpResponse | None = None, error: Exception | None = None) -> bool:
+        method = request.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        status = str(response.status_code) if response is not None else "error"
+        telemetry.SLACK_API_CALLS.labels(method, status).inc()
+        if status == "429":
+            telemetry.SLACK_RATE_LIMITED.labels(method).inc()
+        return False
 
 
 def build_app(
@@ -60,10 +83,34 @@ def build_app(
         # Acks return at once and the work continues: right for a long-lived process and Socket Mode.
         process_before_response=False,
     )
+    app.use(_correlate)
     app.use(_dedupe_events(deps))
     app.error(_on_error)
     handlers.register(app, deps, flow)
     return app
+
+
+def correlation_of(body: dict[str, Any]) -> tuple[str, str | None, str]:
+    """(kind, Slack's own ID for it, what it is) of one request: Slack retries reuse event_id, so a retried
+    event keeps its correlation ID; a command or click gets its trigger_id."""
+    if body.get("command"):
+        return "command", body.get("trigger_id"), str(body["command"])
+    if body.get("type") == "event_callback":
+        event = body.get("event") or {}
+        return "event", body.get("event_id"), str(event.get("type") or "event")
+    if body.get("type") in ("block_actions", "view_submission", "view_closed"):
+        actions = body.get("actions") or [{}]
+        what = actions[0].get("action_id") or (body.get("view") or {}).get("callback_id") or body["type"]
+        return "action", body.get("trigger_id"), str(what)
+    return "request", None, str(body.get("type") or "request")
+
+
+async def _correlate(body: dict[str, Any], next: Any) -> None:
+    """Every log line written while handling this request (and in the tasks it spawns) carries its ID."""
+    kind, ref, what = correlation_of(body)
+    with correlated(kind, ref):
+        log.info("slack %s: %s", kind, what)
+        await next()
 
 
 def _dedupe_events(deps: Deps) -> Any:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from collections.abc import Sequence
 
 from bot import cli_bundle, cli_remediation
 from bot.config import ConfigError, OpsConfig, Settings, load_ops_config, load_settings
+from bot.logging_setup import configure, settings_secrets
 from bot.sources.errors import SourceError
 
 EXIT_CONFIG = 2
@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"opsbot: configuration error:\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
     if args.command == "triage":
         from bot.triage.command import run_triage
 
@@ -77,11 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _run(settings, config)
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Client libraries log every request at INFO: noise at 3 a.m., and request lines can carry query values.
-    for noisy in ("httpx", "httpcore", "urllib3", "kubernetes", "slack_sdk", "slack_bolt"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+def _configure_logging(settings: Settings) -> None:
+    # JSON lines when stderr is not a terminal (a pod, a pipe), text at a terminal; secrets masked either way.
+    configure(settings.log_level, settings_secrets(settings))
 
 
 def _check_config(settings: Settings, config: OpsConfig) -> int:

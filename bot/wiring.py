@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from bot import telemetry
 from bot.actions import ACTIONS
 from bot.actions.base import ActionEnv
 from bot.approvals import Approvals
@@ -63,9 +64,13 @@ class Deps:
             return await asyncio.shield(running)
         future: asyncio.Future[Diagnosis] = asyncio.get_running_loop().create_future()
         self.in_flight[key] = future
+        telemetry.QUEUE_DEPTH.labels("diagnoses").set(len(self.in_flight))
         try:
             async with self.diagnosis_slots:
                 result = await diagnose(self.runbooks[symptom], self.sources, self.config, self.config.target(service))
+            for finding in result.findings:  # here, not per caller: a shared run is measured once
+                telemetry.CHECK_SECONDS.labels(symptom.value, finding.check, finding.status.value).observe(
+                    finding.duration_ms / 1000)
             future.set_result(result)
             return result
         except BaseException as exc:
@@ -74,6 +79,7 @@ class Deps:
             raise
         finally:
             del self.in_flight[key]
+            telemetry.QUEUE_DEPTH.labels("diagnoses").set(len(self.in_flight))
 
     async def readiness(self) -> dict[str, bool]:
         """Which dependencies answer right now (for /readyz)."""

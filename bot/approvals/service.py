@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot import telemetry
 from bot.actions.base import Action, ActionEnv, ActionError, Outcome, Preview, changed_keys
 from bot.approvals.decision import (
     BadProposal,
@@ -278,6 +279,7 @@ class Approvals:
             return await self._lost_race(approved.id, approver)
         await self._trail.record(executing, approver.id, AuditEvent.EXECUTING)
         outcome = await _run(action, self._env, target, params, executing.id)
+        telemetry.ACTIONS.labels(action.name, "succeeded" if outcome.ok else "failed").inc()
         return await self._finish(executing, approver, RequestStatus.EXECUTING, outcome)
 
     async def _finish(

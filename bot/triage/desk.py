@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from bot import telemetry
 from bot.config import OpsConfig
 from bot.model import Diagnosis, Symptom
 from bot.render import triage_blocks as render
@@ -149,6 +150,7 @@ class TriageDesk:
             return "duplicate"
         if fp is None or result.status is None:
             return self._unplaced(where)
+        telemetry.ALERTS_TRIAGED.labels(result.source or "unknown", result.status).inc()
         if result.status == "resolved":
             return await self._resolved(where, fp)
         return await self._firing(where, result, fp)

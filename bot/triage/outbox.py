@@ -13,6 +13,8 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from bot import telemetry
+
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[None]]
@@ -83,7 +85,11 @@ class Outbox:
         self._queue(channel).coalesce(key, job, urgent=urgent)
         self._kick(channel)
 
+    def _report_depth(self) -> None:
+        telemetry.QUEUE_DEPTH.labels("triage_posts").set(sum(len(queue) for queue in self._queues.values()))
+
     def _kick(self, channel: str) -> None:
+        self._report_depth()
         if channel not in self._workers:
             self._workers[channel] = asyncio.get_running_loop().create_task(self._run(channel))
 
@@ -91,6 +97,7 @@ class Outbox:
         queue = self._queues[channel]
         try:
             while (job := queue.next()) is not None:
+                self._report_depth()
                 try:
                     await job()
                 except Exception:
