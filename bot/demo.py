@@ -14,9 +14,13 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings, load_ops_config
-from bot.diagnose_request import BadRequest, HelpRequest, JwtRequest, help_text, parse_diagnose
+from bot.demo_approvals import HELP as APPROVALS_HELP
+from bot.demo_approvals import DemoApprovals, demo_config
+from bot.demo_bundle import HELP as BUNDLE_HELP
+from bot.demo_bundle import DemoBundles
+from bot.diagnose_request import JWT_WORD, BadRequest, HelpRequest, JwtRequest, help_text, parse_diagnose
 from bot.jwt_inspect import inspect_text
-from bot.model import Diagnosis, Proposal
+from bot.remediation import build_remediation
 from bot.render import symptom_words
 from bot.render.text import diagnosis_text
 from bot.sandbox.runner import Sandbox
@@ -25,6 +29,8 @@ from bot.wiring import Deps, build_deps
 TOUR = (
     "/diagnose help",
     "/diagnose auth-service errors",
+    "click 1",
+    "approve 1",
     "/diagnose api-gateway 5xx",
     "/diagnose auth-servce errors",
 )
@@ -38,7 +44,8 @@ class Console:
         self.deps = deps
         self.out = out
         self.color = color
-        self.proposals: list[Proposal] = []
+        self.approvals = DemoApprovals(build_remediation(deps), self.say)
+        self.bundles = DemoBundles(deps, self.say)
 
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
@@ -54,16 +61,20 @@ class Console:
             line = "/diagnose help"
         if line.startswith("/diagnose"):
             await self._diagnose(line.removeprefix("/diagnose"))
-        elif line.startswith("click"):
-            self._click(line.removeprefix("click").strip())
+        elif self.approvals.handles(line):
+            await self.approvals.handle(line)
+        elif self.bundles.handles(line):
+            await self.bundles.handle(line)
         else:
-            self.say("I understand `/diagnose SERVICE [SYMPTOM]`, `click N`, `help` and `quit`.")
+            self.say("I understand `/diagnose SERVICE [SYMPTOM]`, `click N`, `approve N`, `deny N`, "
+                     "`as USER approve N`, `bundle SERVICE [-o PATH]`, `help` and `quit`.")
         return True
 
     async def _diagnose(self, text: str) -> None:
         parsed = parse_diagnose(text, self.deps.config, self.deps.runnable)
         if isinstance(parsed, HelpRequest):
-            self.say(f"[only you can see this]\n{help_text(self.deps.config, self.deps.runnable)}")
+            usage = help_text(self.deps.config, self.deps.runnable)
+            self.say(f"[only you can see this]\n{usage}\n{APPROVALS_HELP}\n{BUNDLE_HELP}")
             return
         if isinstance(parsed, BadRequest):
             self.say(f"[only you can see this] {parsed.message}")
@@ -75,29 +86,17 @@ class Console:
         self.say(f"[only you can see this] Diagnosing {parsed.service} ({parsed.symptom.value}) — findings follow.")
         self.say(f"[#ops-support] Diagnosing {parsed.service} — {symptom_words(parsed.symptom)}")
         diag = await self.deps.diagnose(parsed.service, parsed.symptom)
+        self.bundles.remember(diag)
         self.say("  └─ thread:")
         self.say(_indent(diagnosis_text(diag, guide_link=self.deps.config.guide_link, color=self.color)))
-        self._offer(diag)
-
-    def _offer(self, diag: Diagnosis) -> None:
-        self.proposals = [p for cause in diag.causes for p in cause.proposals]
-        for number, proposal in enumerate(self.proposals, start=1):
-            self.say(f"     [{number}] {proposal.label} — {proposal.reason}")
-
-    def _click(self, arg: str) -> None:
-        if not arg.isdigit() or not 1 <= int(arg) <= len(self.proposals):
-            self.say(f"There is no proposal {arg!r}; the last diagnosis offered {len(self.proposals)}.")
-            return
-        proposal = self.proposals[int(arg) - 1]
-        self.say(f"Proposal {arg} is `{proposal.label}`. Executing remediations needs approvals, which this "
-                 "build does not have yet: nothing was changed.")
+        await self.approvals.offer(diag)
 
 
 def _indent(text: str) -> str:
     return "\n".join(f"     {line}" if line else "" for line in text.splitlines())
 
 
-def _sandbox_settings(sandbox: Sandbox, kubeconfig: Path) -> Settings:
+def _sandbox_settings(sandbox: Sandbox, kubeconfig: Path, ops_config: Path) -> Settings:
     # Explicit values win over the environment: the demo must never reach a real cluster or Redis.
     return Settings(
         _env_file=None,
@@ -106,7 +105,7 @@ def _sandbox_settings(sandbox: Sandbox, kubeconfig: Path) -> Settings:
         metrics_api_key=None,
         redis_url=None,
         database_url=None,
-        opsbot_config=None,
+        opsbot_config=ops_config,
         k8s_namespace="default",
     )
 
@@ -114,17 +113,29 @@ def _sandbox_settings(sandbox: Sandbox, kubeconfig: Path) -> Settings:
 async def _session(
     sandbox: Sandbox, kubeconfig: Path, lines: Iterable[str] | AsyncIterator[str], echo: bool, out: TextIO
 ) -> None:
-    settings = _sandbox_settings(sandbox, kubeconfig)
-    deps = build_deps(settings, load_ops_config(None))
+    # The sandbox's ops-config overlay points the DNS checks at its DNS server, never the host's resolver.
+    ops_config = sandbox.write_ops_config(kubeconfig.with_name("opsbot-sandbox.yaml"))
+    settings = _sandbox_settings(sandbox, kubeconfig, ops_config)
+    # demo_config: the console's people are admins (in memory), so `approve N` can run the proposals.
+    deps = build_deps(settings, demo_config(load_ops_config(ops_config)))
     console = Console(deps, out, color=out.isatty())
     try:
         async for line in _each(lines):
             if echo:
-                console.say(f"\n{PROMPT}{line.rstrip()}")
+                console.say(f"\n{PROMPT}{_echoable(line)}")
             if not await console.handle(line):
                 break
     finally:
+        await console.approvals.flow.cancel_pending()
         await deps.aclose()
+
+
+def _echoable(line: str) -> str:
+    """The command as a transcript echoes it: a token pasted after `/diagnose jwt` is never printed back."""
+    words = line.strip().split(None, 2)
+    if len(words) == 3 and words[0] == "/diagnose" and words[1].lower() == JWT_WORD:
+        return f"{words[0]} {words[1]} <token hidden>"
+    return line.rstrip()
 
 
 async def _each(lines: Iterable[str] | AsyncIterator[str]) -> AsyncIterator[str]:

@@ -18,8 +18,8 @@ def test_demo_with_piped_commands_diagnoses_the_bad_deploy() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Likely cause: Bug in recent deployment: revision 7 (auth-service:2.5.0)" in out
-    assert "rollback to_revision=6" in out
-    assert "nothing was changed" in out
+    assert "[1] rollback to revision 6 on auth-service" in out
+    assert "[preview]" in out and "server dry run accepted" in out  # `click 1` previews, changes nothing
     assert "I don't know a service called `nope`" in out
 
 
@@ -27,6 +27,8 @@ def test_demo_without_input_plays_the_tour() -> None:
     result = _run(["demo"])
     assert result.returncode == 0, result.stderr
     assert "scripted tour" in result.stdout and "revision 7" in result.stdout
+    # The tour shows one approval end to end: the rollback, then the verification verdict.
+    assert "Approved by U0DEMOYOU" in result.stdout and "Verification of auth-service: better" in result.stdout
 
 
 def test_check_config_names_the_bad_key(tmp_path: Path) -> None:
