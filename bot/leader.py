@@ -68,7 +68,12 @@ class Election:
 
     async def _run(self) -> None:
         while True:
-            await self.tick()
+            try:
+                await self.tick()
+            except Exception:
+                # The election must outlive a bug in one re-check; the next one starts from a clean slate.
+                log.exception("leader re-check failed")
+                await self._step_down("re-check failed")
             await asyncio.sleep(self._recheck_s)
 
     async def tick(self) -> None:

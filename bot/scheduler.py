@@ -31,6 +31,8 @@ from bot import telemetry
 from bot.store.coordination import Coordination, CoordinationError
 
 log = logging.getLogger(__name__)
+# APScheduler logs every run at INFO ("Running job ..."); the runner's own line says the same with the slot.
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
 # A claim outlives its slot by enough that a replica whose clock lags, or a leader that has not yet seen
 # it was replaced, still finds it taken.
 MIN_CLAIM_TTL_S = 60.0
