@@ -91,8 +91,11 @@ class Scheduling:
     def start(self) -> None:
         self.election.start()
 
-    async def stop(self) -> None:
+    async def stop(self, drain_s: float = 10.0) -> None:
+        """Step down and release the lock, then let runs in progress finish before the process closes."""
         await self.election.stop()
+        if not await self.scheduler.runner.drain(drain_s):
+            log.warning("scheduled runs still in progress after %g s; stopping anyway", drain_s)
 
 
 def build_scheduling(deps: Deps, notifier: Notifier, config: SchedulerConfig | None = None) -> Scheduling:

@@ -16,6 +16,7 @@ remembers, so a new leader picks up what the last one left: each job also runs o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -69,6 +70,8 @@ class JobRunner:
         self._coordination = coordination
         self._clock = clock
         self._running: set[str] = set()
+        self._idle = asyncio.Event()  # set while no run is in progress
+        self._idle.set()
 
     async def run_once(self, job: Job) -> str:
         """Returns the outcome: ok, error, skipped (another run had the slot), busy (this job's previous
@@ -77,10 +80,13 @@ class JobRunner:
             # The catch-up run and the first interval run, or a run longer than its interval: one at a time.
             return self._count(job, "busy")
         self._running.add(job.name)
+        self._idle.clear()
         try:
             return await self._claimed_run(job)
         finally:
             self._running.discard(job.name)
+            if not self._running:
+                self._idle.set()
 
     async def _claimed_run(self, job: Job) -> str:
         slot = slot_of(self._clock(), job.interval_s)
@@ -100,6 +106,14 @@ class JobRunner:
         log.info("scheduled job %s ran for slot %d: %s", job.name, slot, note)
         return self._count(job, "ok")
 
+    async def drain(self, timeout_s: float) -> bool:
+        """Wait for runs in progress to finish (shutdown: before the clients they use are closed)."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
     @staticmethod
     def _count(job: Job, outcome: str) -> str:
         telemetry.SCHEDULED_RUNS.labels(job=job.name, outcome=outcome).inc()
@@ -111,6 +125,7 @@ class LeaderScheduler:
 
     def __init__(self, jobs: Sequence[Job], runner: JobRunner, *, clock: Callable[[], float] = time.time) -> None:
         self._jobs = tuple(jobs)
+        self.runner = runner
         self._runner = runner
         self._clock = clock
         self._scheduler: AsyncIOScheduler | None = None

@@ -151,3 +151,19 @@ async def test_a_run_still_going_makes_the_next_one_in_this_process_wait_its_tur
     assert await first == "ok"
     assert started == [1]
     assert await runner.run_once(job) == "ok"  # slot 1001 was never claimed by the busy attempt
+
+
+async def test_drain_waits_for_a_run_in_progress(coord: Coordination) -> None:
+    release = asyncio.Event()
+
+    async def slow() -> str:
+        await release.wait()
+        return "done"
+
+    runner = JobRunner(coord, clock=Clock(1000.0))
+    task = asyncio.create_task(runner.run_once(Job("draining", 1, slow)))
+    await asyncio.sleep(0.05)
+    assert await runner.drain(0.1) is False  # still running
+    release.set()
+    assert await runner.drain(2) is True
+    assert await task == "ok"
