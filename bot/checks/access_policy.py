@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from bot.access_policy import AccessPolicy
 from bot.checks.base import CheckContext, SourceSet
 from bot.checks.error_logs import LogEvidence
+from bot.checks.excerpts import excerpt
 from bot.checks.formatting import percent
 from bot.model import Cause, Fact, Finding, Status
 
@@ -52,7 +53,7 @@ def denials(evidence: LogEvidence) -> list[Denial]:
             continue
         pair = (match["role"].lower(), match["perm"].lower())
         counts[pair] += 1
-        examples.setdefault(pair, line.text.strip()[:300])
+        examples.setdefault(pair, excerpt(line.text, 300))
         where = ENDPOINT.search(line.text)
         if where:
             endpoints.setdefault(pair, Counter())[f"{where[1]} {where[2]}"] += 1

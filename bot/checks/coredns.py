@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from bot.checks.base import CheckContext, SourceSet
+from bot.checks.excerpts import excerpt
 from bot.checks.formatting import age
 from bot.model import Cause, Fact, Finding, Status
 from bot.sources.errors import SourceError
@@ -71,7 +72,7 @@ class CoreDnsCheck:
         lines = tuple(_pod_line(p, ctx) for p in pods)
         problems = [line for line in evidence.crash_log if PROBLEM.search(line)][-LOG_LINES_SHOWN:]
         if evidence.crash_pod and problems:
-            lines += tuple(f"{evidence.crash_pod} (previous): {line.strip()}" for line in problems)
+            lines += tuple(f"{evidence.crash_pod} (previous): {excerpt(line)}" for line in problems)
         if status is Status.OK:
             return Finding(self.name, self.title, Status.OK,
                            f"CoreDNS healthy: {len(ready)}/{len(pods)} pods ready, {restarts} restarts.",
@@ -106,7 +107,7 @@ def _cause(pods: tuple[PodInfo, ...], ready: list[PodInfo], problems: list[str])
     reasons = sorted({c.waiting_reason for p in pods for c in p.containers if c.waiting_reason})
     why = f" ({', '.join(reasons)})" if reasons else ""
     evidence = [f"{len(ready)}/{len(pods)} CoreDNS pods ready{why}"]
-    evidence += [f"previous container log: {line.strip()[:200]}" for line in problems]
+    evidence += [f"previous container log: {excerpt(line, 200)}" for line in problems]
     if not ready:
         return Cause("coredns_down", f"CoreDNS is down: no ready pod{why}; names cannot resolve", 0.8,
                      tuple(evidence), GUIDE)

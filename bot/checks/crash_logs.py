@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from bot.checks.base import CheckContext, SourceSet
 from bot.checks.crash_signatures import SECTION, CrashKind, classify_crash, exit_text
+from bot.checks.excerpts import excerpt, excerpt_lines
 from bot.checks.formatting import age
 from bot.checks.pod_facts import doubled_memory, memory_text
 from bot.model import Cause, Fact, Finding, Proposal, Status
@@ -100,12 +101,8 @@ def _excerpt(crash: Crash, index: int, ctx: CheckContext) -> str:
     lines = list(crash.lines)
     end = index + 1 if index >= 0 else len(lines)
     shown = lines[max(0, end - EXCERPT_LINES):end]
-    body = [_clip(line) for line in shown] or ["(previous log is empty)"]
+    body = excerpt_lines(shown, LINE_SHOWN) or ["(previous log is empty)"]
     return "\n".join([head, *body])
-
-
-def _clip(line: str) -> str:
-    return line if len(line) <= LINE_SHOWN else line[: LINE_SHOWN - 1] + "…"
 
 
 def _causes(verdicts: list[tuple[Crash, CrashKind | None, int]], crashed: int) -> tuple[Cause, ...]:
@@ -119,9 +116,9 @@ def _causes(verdicts: list[tuple[Crash, CrashKind | None, int]], crashed: int) -
     for key, hits in by_key.items():
         kind = kinds[key]
         first, index = hits[0]
-        line = first.lines[index].strip() if index >= 0 else exit_text(
+        line = excerpt(first.lines[index], LINE_SHOWN) if index >= 0 else exit_text(
             first.state.last_terminated_reason, first.state.last_exit_code)
-        evidence = [f"{len(hits)} of {crashed} crashed pod(s): {_clip(line)}", f"guide fix: {kind.fix}"]
+        evidence = [f"{len(hits)} of {crashed} crashed pod(s): {line}", f"guide fix: {kind.fix}"]
         evidence += _hints(kind, first)
         causes.append(Cause(
             key, kind.title, round(0.5 + 0.3 * len(hits) / crashed, 2), tuple(evidence), SECTION,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.checks.base import CheckContext, SourceSet
+from bot.checks.excerpts import excerpt, excerpt_lines
 from bot.checks.known_errors import classify
 from bot.logscan import ErrorGroup, LogScan, scan
 from bot.model import Cause, Fact, Finding, Status
@@ -71,9 +72,9 @@ class ErrorLogsCheck:
 
 
 def _excerpt(group: ErrorGroup) -> str:
-    stack = group.example[1:STACK_EXCERPT]
+    first, *stack = excerpt_lines(group.example[:STACK_EXCERPT])
     ids = f" e.g. {', '.join(group.request_ids[:3])}" if group.request_ids else ""
-    head = f"{group.count:,}x on {len(group.pods)} pod(s){ids}: {group.example[0].strip()}"
+    head = f"{group.count:,}x on {len(group.pods)} pod(s){ids}: {first.strip()}"
     return "\n".join([head, *stack])
 
 
@@ -88,7 +89,7 @@ def _causes(result: LogScan) -> tuple[Cause, ...]:
             key=known.key,
             title=known.title,
             confidence=round(0.3 + 0.4 * share, 2),
-            evidence=(f"{group.count:,} log lines: {group.example[0].strip()[:300]}",),
+            evidence=(f"{group.count:,} log lines: {excerpt(group.example[0], 300)}",),
             guide_section=known.guide_section,
             supports=known.supports,
         )

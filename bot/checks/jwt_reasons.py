@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.checks.base import CheckContext, SourceSet
 from bot.checks.error_logs import LogEvidence
+from bot.checks.excerpts import excerpt
 from bot.checks.formatting import percent
 from bot.model import Cause, Fact, Finding, Status
 
@@ -79,7 +80,7 @@ def count_reasons(evidence: LogEvidence) -> list[ReasonCount]:
             continue
         counts[reason.name] += 1
         pods.setdefault(reason.name, Counter())[line.pod] += 1
-        examples.setdefault(reason.name, line.text.strip()[:300])
+        examples.setdefault(reason.name, excerpt(line.text, 300))
     return [
         ReasonCount(by_name[name], n, tuple(p for p, _ in pods[name].most_common(TOP_PODS)), examples[name])
         for name, n in counts.most_common()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.checks.base import CheckContext, SourceSet
+from bot.checks.excerpts import excerpt
 from bot.checks.pod_facts import liveness_window_s, probe_text
 from bot.model import Cause, Fact, Finding, Status
 from bot.sources.errors import SourceError
@@ -72,7 +73,7 @@ class StartUp:
         if self.ready_after_s is not None:
             return f"{where}: ready {self.ready_after_s:.0f} s after start"
         if self.instance.ended is not None:
-            last = self.instance.lines[-1].text.strip()[:160] if self.instance.lines else "no log"
+            last = excerpt(self.instance.lines[-1].text, 160) if self.instance.lines else "no log"
             return (f"{where}: ran {self.seconds:.0f} s, {self.instance.exit_reason or 'terminated'}, never logged"
                     f" that it was ready; last line: {last}")
         return f"{where}: still starting after {self.seconds:.0f} s"

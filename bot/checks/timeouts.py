@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.checks.base import CheckContext, SourceSet
+from bot.checks.excerpts import excerpt
 from bot.checks.formatting import percent
 from bot.logscan import LEVEL_WORD, TIMESTAMP, WARN
 from bot.model import Cause, Fact, Finding, Status
@@ -102,7 +103,7 @@ def group_by_upstream(lines: tuple[LogLine, ...], dependencies: tuple[str, ...])
         group = groups.setdefault(upstream, UpstreamGroup(upstream))
         group.count += 1
         group.pods.add(line.pod)
-        group.example = group.example or TIMESTAMP.sub("", line.text).strip()
+        group.example = group.example or excerpt(TIMESTAMP.sub("", line.text))
     return sorted(groups.values(), key=lambda g: (g.upstream == UNNAMED, -g.count))
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.checks.base import CheckContext, SourceSet
+from bot.checks.excerpts import excerpt
 from bot.model import Cause, Fact, Finding, Status
 from bot.sources.records import LogLine
 
@@ -47,7 +48,7 @@ class TooManyClientsCheck:
             return Finding(self.name, self.title, Status.OK,
                            f"No \"too many clients\" refusals in the last {tail:,} lines of the service's logs.",
                            facts=facts, guide_section=self.guide_section)
-        excerpts = tuple(f"{line.pod}: {line.text.strip()[:LINE_SHOWN]}" for line in refused[:SHOWN])
+        excerpts = tuple(f"{line.pod}: {excerpt(line.text, LINE_SHOWN)}" for line in refused[:SHOWN])
         summary = (f"PostgreSQL refused connections {len(refused):,} time(s) in the last {tail:,} log lines "
                    f"of {len(pods)} pod(s) (\"too many clients\").")
         cause = Cause(
