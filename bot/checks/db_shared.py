@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.checks.excerpts import excerpt
 from bot.model import Finding, Status
 
 POSTGRES_NOT_SET = "TARGET_DATABASE_URL is not set; database checks skipped."
@@ -25,6 +26,7 @@ def duration(seconds: float | None) -> str:
 
 
 def one_line(query: str, limit: int = QUERY_SHOWN) -> str:
-    """Statement text on one line, bounded, for evidence excerpts."""
-    flat = " ".join(query.split())
+    """Statement text on one line, bounded, for evidence excerpts; the source masked its literals, the
+    redactor catches what a literal mask cannot (a DSN in a comment-free identifier, a token as a name)."""
+    flat = " ".join(excerpt(query).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -28,6 +28,7 @@ from bot.sources.db_records import (
     TableScans,
 )
 from bot.sources.errors import SourceError
+from bot.sources.sql_text import mask_literals
 
 SOURCE = "postgresql"
 APPLICATION_NAME = "opsbot"
@@ -165,7 +166,8 @@ class PostgresSource:
         rows = await self._rows("active queries", _LONG_QUERIES,
                                 {"chars": QUERY_TEXT_CHARS, "older": older_than_s, "limit": limit,
                                  "me": APPLICATION_NAME})
-        return tuple(ActiveQuery(int(r[0]), float(r[1]), r[2], r[3], r[4], r[5], r[6]) for r in rows)
+        # Client statement text carries literal values (passwords, emails): masked before it leaves here.
+        return tuple(ActiveQuery(int(r[0]), float(r[1]), r[2], r[3], r[4], r[5], mask_literals(r[6])) for r in rows)
 
     async def top_statements(self, limit: int = 10) -> tuple[StatementStats, ...]:
         try:
@@ -174,7 +176,8 @@ class PostgresSource:
         except SourceError as exc:
             raise _explain_statements_error(exc) from exc
         return tuple(
-            StatementStats(r[0], int(r[1]), float(r[2]), float(r[3]), float(r[4]), int(r[5])) for r in rows
+            StatementStats(mask_literals(r[0]), int(r[1]), float(r[2]), float(r[3]), float(r[4]), int(r[5]))
+            for r in rows
         )
 
     async def table_scans(self, limit: int = 20) -> tuple[TableScans, ...]:

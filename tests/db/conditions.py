@@ -7,7 +7,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
-from typing import TypeVar
+from typing import LiteralString, TypeVar
 
 import psycopg
 from kubernetes import client
@@ -52,15 +52,18 @@ def held_connections(dsn: str, count: int, *, app: str, in_transaction: bool = F
 
 
 @contextmanager
-def sleeping_query(dsn: str, seconds: float, *, app: str) -> Iterator[int]:
-    """`SELECT pg_sleep(seconds)` running in a thread; yields its backend pid, cancels it on exit."""
+def sleeping_query(dsn: str, seconds: float, *, app: str, sql: LiteralString = "SELECT pg_sleep(%s)") -> Iterator[int]:
+    """`SELECT pg_sleep(seconds)` running in a thread; yields its backend pid, cancels it on exit.
+
+    `sql` may replace the statement: one with its values written inline (no `%s`) runs as sent, literals and
+    all, as a client that interpolates its own values would send it."""
     conn = psycopg.connect(dsn, autocommit=True, application_name=app, connect_timeout=5)
     pid = conn.info.backend_pid
 
     def run() -> None:
         # The exit cancels the sleep; that cancellation is the expected end, not a failure.
         with suppress(psycopg.errors.QueryCanceled):
-            conn.execute("SELECT pg_sleep(%s)", (seconds,))
+            conn.execute(sql, (seconds,) if "%s" in sql else None)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()

@@ -89,6 +89,26 @@ async def test_pg_sleep_longer_than_the_limit_is_a_long_query_with_its_pid(pg_db
     assert cause.proposals[0].action == "cancel-query" and cause.proposals[0].params == {"pid": str(pid)}
 
 
+async def test_a_long_querys_literal_values_never_leave_the_source(pg_db: str) -> None:
+    """A client that writes values into its SQL: the password and e-mail reach neither the source's record nor
+    the finding; the statement's shape (function, table, column) still does."""
+    leaky = ("SELECT pg_sleep(60), 'Pl4nted-Passw0rd' AS pw, $$ann@example.com$$ AS email, 4111111111111111 AS card "
+             "/* token=abc */")
+    async with db_sources(pg_db) as sources:
+        assert sources.postgres is not None
+        with sleeping_query(pg_db, 60, app="leaky-job", sql=leaky):
+            finding = await eventually(lambda: run_check(LongQueriesCheck(), sources, ctx(query_long_s=1.0), TIMEOUT_S),
+                                       lambda f: f.status is not Status.OK)
+            records = await sources.postgres.long_queries(1.0)
+    texts = [r.query for r in records] + [finding.summary, *finding.evidence,
+                                          *(e for c in finding.causes for e in c.evidence)]
+    for secret in ("Pl4nted-Passw0rd", "ann@example.com", "4111111111111111", "abc"):
+        assert not any(secret in text for text in texts), secret
+    leaky_record = next(r for r in records if "pg_sleep" in r.query)
+    assert leaky_record.query == "SELECT pg_sleep(?), '?' AS pw, '?' AS email, ? AS card /* */"
+    assert "pg_sleep(?)" in finding.evidence[0]
+
+
 def _plant_unindexed_table(dsn: str, scans: int) -> None:
     with psycopg.connect(dsn, autocommit=True, application_name="orders-api", connect_timeout=5) as conn:
         conn.execute("CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int, status text, total numeric)")
