@@ -74,6 +74,7 @@ def build_desk(client: AsyncWebClient, deps: Deps, flow: Remediation | None) -> 
     return TriageDesk(
         config=deps.config, coordination=deps.coordination, sink=SlackSink(paced, deps, flow),
         diagnose=deps.diagnose, runnable=deps.runnable, help_text=help_text(deps.config, deps.runnable),
+        audit=deps.approvals.store,
     )
 
 

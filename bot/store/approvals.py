@@ -82,6 +82,7 @@ class AuditEvent(StrEnum):
     EXPIRED = "expired"
     SUPERSEDED = "superseded"
     DENIED = "denied"
+    SNOOZED = "snoozed"  # an alert fingerprint silenced from a triage reply (action "snooze")
 
 
 def new_request_id() -> str:

@@ -22,6 +22,7 @@ from bot import telemetry
 from bot.config import OpsConfig
 from bot.model import Diagnosis, Symptom
 from bot.render import triage_blocks as render
+from bot.store.approvals import ApprovalStore, AuditEntry, AuditEvent
 from bot.store.coordination import Coordination
 from bot.triage.fingerprint import Fingerprint, fingerprint_of
 from bot.triage.outbox import Outbox
@@ -121,6 +122,8 @@ class TriageDesk:
     runnable: frozenset[Symptom]
     help_text: str
     clock: Callable[[], float] = time.time
+    # Where snoozes are audited: the approvals trail, so `opsbot audit` shows who silenced what and when.
+    audit: ApprovalStore | None = None
     outbox: Outbox = field(init=False)
     threads: ThreadMap = field(init=False)
     _local: dict[tuple[str, str], _Thread] = field(default_factory=dict, init=False)
@@ -287,9 +290,11 @@ class TriageDesk:
             return False
         until = self.clock() + minutes * 60
         await self.threads.snooze(channel, fp_key, Snooze(until=until, by=user), minutes * 60)
-        # The approvals audit trail only records remediation events; snoozes go to the log (audit logger).
-        logging.getLogger("opsbot.audit").info(
-            "triage snooze: user=%s channel=%s fingerprint=%s minutes=%d", user, channel, fp_key, minutes)
+        if self.audit is not None:
+            await self.audit.append_audit(AuditEntry(
+                actor=user, event=AuditEvent.SNOOZED, action="snooze", service="triage",
+                params={"fingerprint": fp_key, "minutes": str(minutes)}, channel=channel, message_ts=thread_ts,
+            ))
         if thread_ts:
             note = render.snoozed_message(user, minutes, until)
             self.outbox.post(channel, lambda: self._post(channel, note, thread_ts), force=True)

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from bot.config import OpsConfig, load_ops_config
 from bot.model import Diagnosis, Symptom
+from bot.store.approvals import AuditEvent
+from bot.store.approvals_memory import MemoryApprovalStore
 from bot.store.coordination import Coordination, MemoryCoordination, RedisCoordination
 from bot.triage.desk import TriageDesk, Who
 from bot.triage.outbox import ChannelQueue
@@ -199,6 +201,20 @@ async def test_snooze_silences_a_fingerprint_and_refuses_values_not_offered(coor
     assert await desk.handle(_alert(FIRING), ME) == "snoozed"
     await desk.settle()
     assert sum("I read this as" in text for _, _, text in sink.posts) == 1
+
+
+async def test_a_snooze_is_audited_with_who_and_for_how_long(coord: Coordination) -> None:
+    sink, clock = Sink(), Clock()
+    desk = _desk(coord, sink, clock)
+    desk.audit = MemoryApprovalStore()
+    first = _alert(FIRING)
+    await desk.handle(first, ME)
+    await desk.settle()
+    key = re.search(r"([0-9a-f]{20})\|30", str(_rendered_buttons(desk, first)))
+    assert key is not None and await desk.snooze(CHANNEL, first["ts"], key.group(1), 30, "U0ALICE01")
+    trail = await desk.audit.audit(service="triage")
+    assert [(r.entry.actor, r.entry.event, dict(r.entry.params)) for r in trail] == [
+        ("U0ALICE01", AuditEvent.SNOOZED, {"fingerprint": key.group(1), "minutes": "30"})]
 
 
 def _rendered_buttons(desk: TriageDesk, alert: dict[str, Any]) -> str:
