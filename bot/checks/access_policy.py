@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from bot.access_policy import AccessPolicy
+from bot.checks.auth_causes import MISSING_PERMISSION
 from bot.checks.base import CheckContext, SourceSet
 from bot.checks.error_logs import LogEvidence
 from bot.checks.excerpts import excerpt
@@ -126,7 +127,7 @@ def _cause(policy: AccessPolicy, denial: Denial, total: int) -> Cause:
     fix = f"grant {granting[0]} (or add {denial.permission} to {denial.role})" if granting else \
         f"add {denial.permission} to a role"
     return Cause(
-        key="missing_permission",
+        key=MISSING_PERMISSION,
         title=f"Role {denial.role} lacks {denial.permission}{_at(denial)}: {fix}",
         confidence=round(0.35 + 0.55 * denial.count / total, 2),
         evidence=(f"{denial.count:,} of {total:,} denials: {denial.example}", explain(policy, denial)),

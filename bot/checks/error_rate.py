@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.checks.auth_causes import refused_permission, rejected_tokens
 from bot.checks.base import CheckContext, SourceSet
 from bot.checks.formatting import percent
 from bot.model import Cause, Fact, Finding, Status
@@ -62,15 +63,10 @@ class ErrorRateCheck:
             return ()
         unauthorized = evidence.by_status.get(401, 0)
         if client > server and unauthorized > client / 2:
-            return (
-                Cause(
-                    key="invalid_jwt",
-                    title="Most failures are 401 Unauthorized (invalid or expired JWTs)",
-                    confidence=0.5,
-                    evidence=(f"{unauthorized:,} of {client:,} 4xx are 401",),
-                    guide_section="Invalid JWT Token (401)",
-                ),
-            )
+            return (rejected_tokens((f"{unauthorized:,} of {client:,} 4xx are 401",)),)
+        forbidden = evidence.by_status.get(403, 0)
+        if client > server and forbidden > client / 2:
+            return (refused_permission((f"{forbidden:,} of {client:,} 4xx are 403",)),)
         if client > server:
             return (
                 Cause(

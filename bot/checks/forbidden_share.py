@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.checks.auth_causes import refused_permission
 from bot.checks.base import CheckContext, SourceSet
 from bot.checks.status_share import ShareEvidence, assess_share, collect_share
 from bot.model import Finding
@@ -18,4 +19,5 @@ class ForbiddenShareCheck:
         return await collect_share(sources, ctx)
 
     def assess(self, evidence: ShareEvidence, ctx: CheckContext) -> Finding:
-        return assess_share(self, evidence, ctx, 403, "refused with 403 Forbidden")
+        return assess_share(self, evidence, ctx, 403, "refused with 403 Forbidden",
+                            cause=refused_permission)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.checks.auth_causes import JWT_REASON_KEYS, JWT_REJECTED
+
 
 @dataclass(frozen=True)
 class KnownError:
@@ -30,8 +32,8 @@ KNOWN_ERRORS = (
                "DNS resolution failures", "DNS Resolution Failures"),
     KnownError("port_conflict", re.compile(r"address already in use", re.I),
                "Port already in use", "Service Crashes"),
-    KnownError("invalid_jwt", re.compile(r"invalid jwt|jwt.*(expired|signature)|token (expired|blacklisted)", re.I),
-               "Requests rejected with invalid JWTs", "Invalid JWT Token (401)"),
+    KnownError(JWT_REJECTED, re.compile(r"invalid jwt|jwt.*(expired|signature)|token (expired|blacklisted)", re.I),
+               "Requests rejected with invalid JWTs", "Invalid JWT Token (401)", supports=JWT_REASON_KEYS),
     # Last: a generic unhandled exception is evidence of a code bug, which a recent deploy explains.
     KnownError("code_bug", re.compile(r"unhandled exception|uncaught|traceback|exception|panic", re.I),
                "Unhandled exceptions in application code", "High Error Rates", supports=("deploy",)),

@@ -7,11 +7,12 @@ longer one: a share that is several times its hour average is new, one that matc
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.checks.base import Check, CheckContext, SourceSet
 from bot.checks.formatting import percent
-from bot.model import Fact, Finding, Status
+from bot.model import Cause, Fact, Finding, Status
 from bot.sources.records import ErrorStats
 
 # The longer window the configured period is compared with.
@@ -67,8 +68,10 @@ def trend(stats: ErrorStats, baseline: ErrorStats, status: int) -> str | None:
     return "rising" if ratio >= TREND_FACTOR else "falling" if ratio <= 1 / TREND_FACTOR else "steady"
 
 
-def assess_share(check: Check, evidence: ShareEvidence, ctx: CheckContext, status_code: int, what: str) -> Finding:
-    """The finding for one status: its share of requests against the guide's error-rate threshold."""
+def assess_share(check: Check, evidence: ShareEvidence, ctx: CheckContext, status_code: int, what: str, *,
+                 cause: Callable[[tuple[str, ...]], Cause] | None = None) -> Finding:
+    """The finding for one status: its share of requests against the guide's error-rate threshold. A critical
+    share is itself an explanation (`cause`), so a quick sweep does not rank a bystander rollout above it."""
     name, title, guide_section = check.name, check.title, check.guide_section
     stats = evidence.current
     if stats.requests == 0:
@@ -95,5 +98,6 @@ def assess_share(check: Check, evidence: ShareEvidence, ctx: CheckContext, statu
     summary += f", mostly on {rows[0].endpoint}." if rows else "."
     if direction == "rising":
         summary += f" Rising against the last {evidence.baseline.period}."
-    return Finding(name, title, status, summary, facts=tuple(facts), evidence=tuple(lines),
+    causes = (cause((summary, *lines)),) if cause is not None and status is Status.CRIT else ()
+    return Finding(name, title, status, summary, facts=tuple(facts), evidence=tuple(lines), causes=causes,
                    guide_section=guide_section)

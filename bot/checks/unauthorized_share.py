@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.checks.auth_causes import rejected_tokens
 from bot.checks.base import CheckContext, SourceSet
 from bot.checks.status_share import ShareEvidence, assess_share, collect_share
 from bot.model import Finding
@@ -18,4 +19,5 @@ class UnauthorizedShareCheck:
         return await collect_share(sources, ctx)
 
     def assess(self, evidence: ShareEvidence, ctx: CheckContext) -> Finding:
-        return assess_share(self, evidence, ctx, 401, "rejected with 401 Unauthorized")
+        return assess_share(self, evidence, ctx, 401, "rejected with 401 Unauthorized",
+                            cause=rejected_tokens)

@@ -54,7 +54,10 @@ def test_401_surge_is_critical_names_the_endpoint_and_rises_against_the_hour() -
     facts = {f.label: f.value for f in finding.facts}
     assert facts["share of errors"] == "92.3 %"
     assert facts["trend"].startswith("rising (12.0 % vs 4.0 % over 1h)")
-    assert finding.causes == ()  # the symptom, measured; the other checks explain it
+    # A critical share is an explanation of its own (the sweep has no log reasons); in the auth runbook it
+    # folds into the reason jwt_reasons finds.
+    assert [c.key for c in finding.causes] == ["jwt_rejected"]
+    assert "jwt_expired" in finding.causes[0].supports and finding.causes[0].proposals == ()
 
 
 def test_background_401s_are_ok_and_steady() -> None:
@@ -247,3 +250,13 @@ def test_no_denials_is_ok() -> None:
     finding = AccessPolicyCheck().assess(LogEvidence(lines, (), 1), ctx("business-logic"))
     assert finding.status is Status.OK and finding.causes == ()
 
+
+
+def test_a_critical_403_share_is_a_permission_cause_without_a_proposal() -> None:
+    current = stats("15m", 10_000, {403: 900}, [ep("POST /orders", 4_000, {403: 880})])
+    finding = ForbiddenShareCheck().assess(ShareEvidence(current, stats("1h", 40_000, {403: 400}, [])), ctx())
+    assert finding.status is Status.CRIT
+    assert [(c.key, c.supports, c.proposals) for c in finding.causes] == [
+        ("permission_refused", ("missing_permission",), ())]
+    below = stats("15m", 10_000, {403: 300}, [ep("POST /orders", 4_000, {403: 300})])
+    assert ForbiddenShareCheck().assess(ShareEvidence(below, below), ctx()).causes == ()

@@ -54,7 +54,15 @@ def test_error_rate_against_the_guides_five_percent() -> None:
 
 def test_mostly_401s_point_at_jwt() -> None:
     finding = ErrorRateCheck().assess(_errors(0.08, {401: 700, 500: 100}), CTX)
-    assert finding.causes[0].key == "invalid_jwt"
+    assert finding.causes[0].key == "jwt_rejected"
+    assert {"jwt_expired", "jwt_signature"} <= set(finding.causes[0].supports)  # folds into the logs' reason
+
+
+def test_mostly_403s_point_at_a_missing_permission_without_a_proposal() -> None:
+    finding = ErrorRateCheck().assess(_errors(0.09, {403: 800, 404: 50, 500: 40}), CTX)
+    assert [c.key for c in finding.causes] == ["permission_refused"]
+    assert finding.causes[0].supports == ("missing_permission",)  # folds into access_policy's when present
+    assert finding.causes[0].proposals == ()
 
 
 def test_recent_rollout_is_a_suspect_with_a_rollback_proposal() -> None:
