@@ -125,18 +125,13 @@ class LeaderScheduler:
 
     def __init__(self, jobs: Sequence[Job], runner: JobRunner, *, clock: Callable[[], float] = time.time) -> None:
         self._jobs = tuple(jobs)
-        self.runner = runner
-        self._runner = runner
+        self.runner = runner  # serve drains it on shutdown
         self._clock = clock
         self._scheduler: AsyncIOScheduler | None = None
 
     @property
     def running(self) -> bool:
         return self._scheduler is not None
-
-    @property
-    def job_names(self) -> tuple[str, ...]:
-        return tuple(job.name for job in self._jobs)
 
     async def start(self) -> None:
         """(Re)build the schedule from nothing: each job now, then on its aligned interval."""
@@ -147,12 +142,12 @@ class LeaderScheduler:
         for job in self._jobs:
             common = {"args": (job,), "coalesce": True, "max_instances": 1}
             # The catch-up run: what came due while no leader was up runs as soon as one is elected.
-            scheduler.add_job(self._runner.run_once, DateTrigger(run_date=datetime.fromtimestamp(now, UTC)),
+            scheduler.add_job(self.runner.run_once, DateTrigger(run_date=datetime.fromtimestamp(now, UTC)),
                               id=f"{job.name}@election", misfire_grace_time=None, **common)
             trigger = IntervalTrigger(seconds=job.interval_s, start_date=aligned_start(now, job.interval_s),
                                       timezone=UTC)
             # A run later than its interval belongs to the next slot; let that one run instead.
-            scheduler.add_job(self._runner.run_once, trigger, id=job.name,
+            scheduler.add_job(self.runner.run_once, trigger, id=job.name,
                               misfire_grace_time=max(1, int(job.interval_s)), **common)
         scheduler.start()  # needs the running loop (APScheduler 3.11 uses get_running_loop)
         self._scheduler = scheduler
