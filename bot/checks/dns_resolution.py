@@ -3,6 +3,12 @@
 Each name is tried in the guide's three forms (`NAME`, `NAME.NAMESPACE`, the fully qualified
 `NAME.NAMESPACE.svc.cluster.local`), from the point of view of a pod in the diagnosed service's
 namespace: that is how the service itself looks its dependencies up.
+
+With them, the API server's own name, `kubernetes.default.svc.<cluster domain>`, which every cluster's DNS
+answers. If the resolver says that name does not exist, it is not the cluster's DNS (the bot runs outside
+the cluster with no `dns.nameservers`, so the system resolver is asked): every cluster name would be
+NXDOMAIN there, and reporting that as a DNS failure would be a false alarm. The check then has nothing to
+judge. A probe that times out or fails is different: that is a failing DNS server, and is reported as one.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from bot.model import Cause, Fact, Finding, Status
 from bot.sources.dns import NameResolution, Outcome
 
 GUIDE = "DNS Resolution Failures"
+# The API server's Service, which exists in every cluster: `kubernetes.default.svc.<cluster domain>`.
+PROBE_NAME = "kubernetes.default"
 OUTCOME_WORDS = {
     Outcome.NXDOMAIN: "do not exist (NXDOMAIN)",
     Outcome.NO_ANSWER: "have no A record",
@@ -42,6 +50,13 @@ class ServiceNames:
 class DnsEvidence:
     server: str
     services: tuple[ServiceNames, ...]
+    # The lookup of `kubernetes.default.svc.<domain>`; None in evidence built without it.
+    probe: NameResolution | None = None
+
+    @property
+    def not_cluster_dns(self) -> bool:
+        """The resolver denies the one name every cluster DNS has: it is some other resolver."""
+        return self.probe is not None and self.probe.outcome in (Outcome.NXDOMAIN, Outcome.NO_ANSWER)
 
 
 class DnsResolutionCheck:
@@ -54,14 +69,21 @@ class DnsResolutionCheck:
     async def collect(self, sources: SourceSet, ctx: CheckContext) -> DnsEvidence:
         namespace = ctx.target.namespace
         wanted = [(ctx.target.service, False), *((dep, True) for dep in ctx.dependencies)]
-        results = await asyncio.gather(*(sources.dns.resolve_service(name, namespace) for name, _ in wanted))
+        # The probe runs alongside the names, not before them: against a DNS server that never answers,
+        # one deadline for everything rather than two in a row.
+        probe, results = await asyncio.gather(
+            sources.dns.resolve(f"{PROBE_NAME}.svc.{sources.dns.cluster_domain}", namespace),
+            asyncio.gather(*(sources.dns.resolve_service(name, namespace) for name, _ in wanted)),
+        )
         services = tuple(
             ServiceNames(name, dependency, lookups)
             for (name, dependency), lookups in zip(wanted, results, strict=True)
         )
-        return DnsEvidence(sources.dns.server, services)
+        return DnsEvidence(sources.dns.server, services, probe)
 
     def assess(self, evidence: DnsEvidence, ctx: CheckContext) -> Finding:
+        if evidence.not_cluster_dns and evidence.probe is not None:
+            return _not_cluster_dns(evidence.server, evidence.probe)
         lookups = [r for s in evidence.services for r in s.lookups]
         if not lookups:
             return Finding(self.name, self.title, Status.NO_DATA, "No names to resolve.", guide_section=GUIDE)
@@ -82,6 +104,16 @@ class DnsResolutionCheck:
         lines = tuple(line for names in evidence.services if names.failed for line in _failure_lines(names))
         return Finding(self.name, self.title, Status.CRIT, summary, facts=facts, evidence=lines, causes=causes,
                        guide_section=GUIDE)
+
+
+def _not_cluster_dns(server: str, probe: NameResolution) -> Finding:
+    return Finding(
+        DnsResolutionCheck.name, DnsResolutionCheck.title, Status.NO_DATA,
+        f"The bot's resolver ({server}) is not the cluster's DNS: it does not know {probe.name}, which every "
+        "cluster DNS answers. Set dns.nameservers to the kube-dns ClusterIP to check name resolution.",
+        facts=(Fact("DNS server", server), Fact(probe.name, probe.outcome.value)),
+        evidence=(_line(probe),), guide_section=GUIDE,
+    )
 
 
 def _who(evidence: DnsEvidence) -> str:

@@ -1,7 +1,8 @@
 """CoreDNS in the sandbox cluster: what `kubectl -n kube-system get pods -l k8s-app=kube-dns` shows.
 
 A Deployment `coredns`, its ReplicaSet and pods in `kube-system` labelled `k8s-app=kube-dns`, and the
-`kube-dns` Service (10.96.0.10:53) with Endpoints listing the ready pods. The pods' states come from the
+`kube-dns` Service (10.96.0.10:53) with Endpoints listing the ready pods; and the API server's `kubernetes`
+Service in `default`, which every cluster's DNS resolves. The pods' states come from the
 scenario's `coredns:` section; the sandbox DNS server answers only while one of them is ready.
 """
 
@@ -22,6 +23,10 @@ NAMESPACE = "kube-system"
 SELECTOR = "k8s-app=kube-dns"
 SERVICE = "kube-dns"
 CLUSTER_IP = "10.96.0.10"
+# Every cluster has the API server's Service `kubernetes` in `default`; the bot asks DNS for it to tell the
+# cluster's DNS from some other resolver.
+APISERVER_SERVICE = "kubernetes"
+APISERVER_IP = "10.96.0.1"
 _LABELS = {"k8s-app": "kube-dns"}
 # Pod IPs of the CoreDNS pods, clear of the platform services' seeded numbering.
 _FIRST_POD_INDEX = 9000
@@ -54,6 +59,8 @@ def seed_coredns(cluster: FakeCluster, spec: CoreDns, now: datetime) -> None:
         pods = [_seed_pod(cluster, spec, rs, rng, index=index, now=now) for index in range(spec.replicas)]
         cluster.create(_service(), created_at=created)
         cluster.create(_endpoints(pods), created_at=created)
+        if cluster.get("Service", "default", APISERVER_SERVICE) is None:
+            cluster.create(_apiserver_service(), created_at=created)
         cluster.pod_created_hooks.append(lambda pod: _on_pod_created(cluster, spec, pod))
         cluster.reconcile()
 
@@ -155,6 +162,17 @@ def _service() -> Obj:
         "spec": {"type": "ClusterIP", "clusterIP": CLUSTER_IP, "selector": dict(_LABELS),
                  "ports": [{"name": "dns", "port": 53, "targetPort": 53, "protocol": "UDP"},
                            {"name": "dns-tcp", "port": 53, "targetPort": 53, "protocol": "TCP"}]},
+    }
+
+
+def _apiserver_service() -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": APISERVER_SERVICE, "namespace": "default",
+                     "labels": {"component": "apiserver", "provider": "kubernetes"}},
+        "spec": {"type": "ClusterIP", "clusterIP": APISERVER_IP,
+                 "ports": [{"name": "https", "port": 443, "targetPort": 6443, "protocol": "TCP"}]},
     }
 
 

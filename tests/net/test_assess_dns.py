@@ -191,3 +191,19 @@ def test_forms_failing_differently_are_listed_one_by_one() -> None:
                                 "auth-service.default.svc.cluster.local, 2 ms)")
     # Only some forms fail: a namespace or search-domain slip, a weaker signal than a name that is gone.
     assert finding.causes[0].confidence == 0.4
+
+
+def test_a_resolver_that_denies_the_api_servers_name_is_not_the_cluster_dns() -> None:
+    probe = NameResolution("kubernetes.default.svc.cluster.local", Outcome.NXDOMAIN, (), None, 2.0)
+    evidence = DnsEvidence("system resolver", (names("api-gateway", Outcome.NXDOMAIN),), probe)
+    finding = DnsResolutionCheck().assess(evidence, CTX)
+    assert finding.status is Status.NO_DATA and finding.causes == ()
+    assert "not the cluster's DNS" in finding.summary and "dns.nameservers" in finding.summary
+
+
+def test_a_probe_that_times_out_is_a_failing_server_not_a_foreign_one() -> None:
+    probe = NameResolution("kubernetes.default.svc.cluster.local", Outcome.TIMEOUT, (), None, 2000.0)
+    evidence = DnsEvidence(SERVER, (names("api-gateway", Outcome.TIMEOUT),), probe)
+    finding = DnsResolutionCheck().assess(evidence, CTX)
+    assert finding.status is Status.CRIT
+    assert [c.key for c in finding.causes] == ["dns_server_failing"]

@@ -12,6 +12,7 @@ import yaml
 from bot.model import Status, Symptom
 from bot.sandbox.coredns import NAMESPACE as KUBE_SYSTEM
 from bot.sandbox.coredns import SELECTOR as COREDNS
+from bot.sandbox.dns_server import SandboxDnsServer
 from bot.sandbox.kube.workloads import pod_is_ready
 from bot.sandbox.runner import Sandbox
 from bot.sandbox.scenario import list_scenarios, load_scenario
@@ -110,6 +111,22 @@ async def test_the_healthy_platform_claims_no_network_cause(tmp_path: Path) -> N
     # The baseline's P95 sits on the 150 ms alert line (the latency check's business); with no request
     # anywhere near the timeout, any suspect it names is discounted to a low confidence.
     assert all(cause.confidence < 0.3 for cause in slow.causes)
+
+
+async def test_a_resolver_outside_the_cluster_is_no_data_not_a_dns_failure(tmp_path: Path) -> None:
+    """The bot run outside the cluster without dns.nameservers: its resolver (a real DNS server here, serving
+    another zone, as an office or cloud resolver does) knows no cluster name. That is nothing to judge, not
+    a critical DNS failure, and no name is blamed."""
+    with Sandbox("healthy") as sandbox, SandboxDnsServer(sandbox.cluster, cluster_domain="corp.example") as other:
+        config = tmp_path / "ops.yaml"
+        config.write_text(yaml.safe_dump({"dns": {"nameservers": ["127.0.0.1"], "port": other.port}}))
+        async with platform(sandbox, tmp_path, ops_config=config) as deps:
+            diag = await deps.diagnose("api-gateway", Symptom.DNS_FAILURE)
+    resolution = finding(diag, "dns_resolution")
+    assert resolution.status is Status.NO_DATA
+    assert "not the cluster's DNS" in resolution.summary
+    assert "dns_unresolvable" not in {c.key for c in diag.causes}
+    assert diag.status is not Status.CRIT
 
 
 async def test_a_dns_server_that_never_answers_is_reported_within_the_timeout(tmp_path: Path) -> None:
