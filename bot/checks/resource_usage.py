@@ -50,6 +50,9 @@ class ResourceEvidence:
     usage: tuple[PodUsage, ...]
     hpa: HpaInfo | None = None
     hpa_error: str | None = None  # the HPA could not be read: then no scale proposal is bounded by it
+    # The deployment's spec.replicas: what a scale proposal must exceed. None when it could not be read
+    # (then nothing is proposed: the pods with metrics are not a count of the replicas).
+    replicas: int | None = None
 
 
 def pod_loads(pods: tuple[PodInfo, ...], usage: tuple[PodUsage, ...]) -> list[PodLoad]:
@@ -92,10 +95,11 @@ class ResourceUsageCheck:
 
     async def collect(self, sources: SourceSet, ctx: CheckContext) -> ResourceEvidence:
         target = ctx.target
-        pods, usage, (hpa, hpa_error) = await asyncio.gather(
-            sources.kube.pods(target), sources.kube.pod_usage(target.namespace, target.selector), _hpa(sources, ctx)
+        pods, usage, (hpa, hpa_error), replicas = await asyncio.gather(
+            sources.kube.pods(target), sources.kube.pod_usage(target.namespace, target.selector), _hpa(sources, ctx),
+            _replicas(sources, ctx),
         )
-        return ResourceEvidence(tuple(pods), tuple(usage), hpa, hpa_error)
+        return ResourceEvidence(tuple(pods), tuple(usage), hpa, hpa_error, replicas)
 
     def assess(self, evidence: ResourceEvidence, ctx: CheckContext) -> Finding:
         loads = pod_loads(evidence.pods, evidence.usage)
@@ -118,8 +122,8 @@ class ResourceUsageCheck:
         limit = ctx.thresholds.cpu
         shares = [ld.cpu_share for ld in loads if ld.cpu_share is not None]
         if not shares:
-            total = sum(ld.cpu for ld in loads)
-            return Status.OK, [Fact("CPU", f"{cores(total)} over {len(loads)} pods, no CPU limits set")], []
+            status, facts = _cpu_without_limits(loads, ctx)
+            return status, facts, []
         mean, hottest = statistics.fmean(shares), max(shares)
         throttled = [ld for ld in loads if (ld.cpu_share or 0) >= THROTTLED]
         hot = [ld for ld in loads if (ld.cpu_share or 0) >= limit]
@@ -156,15 +160,17 @@ class ResourceUsageCheck:
             confidence=0.8 if throttled else 0.7,
             evidence=tuple(lines + _hpa_lines(evidence)),
             guide_section="CPU Saturation",
-            proposals=_scale_proposal(len(loads), mean, evidence, ctx),
+            proposals=_scale_proposal(mean, evidence, ctx),
         )
 
     def _memory(self, loads: list[PodLoad], ctx: CheckContext) -> tuple[Status, list[Fact], list[Cause]]:
         limit = ctx.thresholds.memory
         shares = [ld for ld in loads if ld.memory_share is not None]
         if not shares:
+            # Without a limit there is no OOM line to be near: nothing to judge, which is not "fine".
             total = sum(ld.memory for ld in loads)
-            return Status.OK, [Fact("memory", f"{memory(total)} over {len(loads)} pods, no memory limits set")], []
+            return Status.NO_DATA, [Fact("memory limit", f"none set ({memory(total)} over {len(loads)} pods)",
+                                         None, Status.NO_DATA)], []
         top = max(shares, key=lambda ld: ld.memory_share or 0)
         top_share = top.memory_share or 0
         near = [ld for ld in shares if (ld.memory_share or 0) >= limit]
@@ -197,6 +203,30 @@ class ResourceUsageCheck:
         return status, facts, [cause]
 
 
+def _cpu_without_limits(loads: list[PodLoad], ctx: CheckContext) -> tuple[Status, list[Fact]]:
+    """No CPU limit: nothing throttles the pods, so "saturation" against a limit does not exist. Usage is
+    compared with the requests instead, as the HPA measures utilisation: above the threshold of its request
+    a pod is running on CPU the scheduler did not reserve for it (a warning, never critical). With no
+    requests either there is nothing to compare with (no_data)."""
+    total = sum(ld.cpu for ld in loads)
+    no_limit = Fact("CPU limit", f"none set ({cores(total)} over {len(loads)} pods)", None, Status.NO_DATA)
+    requested = [ld.cpu / ld.cpu_request for ld in loads if ld.cpu_request]
+    if not requested:
+        return Status.NO_DATA, [no_limit]
+    mean = statistics.fmean(requested)
+    status = Status.WARN if mean >= ctx.thresholds.cpu else Status.OK
+    return status, [no_limit, Fact("CPU of request (mean, as the HPA measures)", percent(mean),
+                                   percent(ctx.thresholds.cpu), status)]
+
+
+async def _replicas(sources: SourceSet, ctx: CheckContext) -> int | None:
+    # Like the HPA, the replica count only bounds a scale proposal: the usage numbers stand without it.
+    try:
+        return (await sources.kube.deployment(ctx.target)).replicas
+    except SourceError:
+        return None
+
+
 async def _hpa(sources: SourceSet, ctx: CheckContext) -> tuple[HpaInfo | None, str | None]:
     # The HPA only bounds a scale proposal; not being able to read it must not hide the usage numbers.
     try:
@@ -216,12 +246,13 @@ def _hpa_lines(evidence: ResourceEvidence) -> list[str]:
     return [f"HPA {hpa.current_replicas} replicas (min {hpa.min_replicas}, max {hpa.max_replicas})"]
 
 
-def _scale_proposal(replicas: int, mean: float, evidence: ResourceEvidence,
-                    ctx: CheckContext) -> tuple[Proposal, ...]:
+def _scale_proposal(mean: float, evidence: ResourceEvidence, ctx: CheckContext) -> tuple[Proposal, ...]:
     """Scale out only where it can stick: with no HPA, or under an HPA's maximum (above it the HPA would
-    scale straight back; raising maxReplicas is the fix then, and hpa_headroom says so)."""
-    hpa = evidence.hpa
-    if evidence.hpa_error or (hpa is not None and hpa.current_replicas >= hpa.max_replicas):
+    scale straight back; raising maxReplicas is the fix then, and hpa_headroom says so). The step starts
+    from the deployment's replicas, not the pods that happen to have metrics (a pending or just-started pod
+    has none): counting those could propose fewer replicas than the deployment already asks for."""
+    hpa, replicas = evidence.hpa, evidence.replicas
+    if replicas is None or evidence.hpa_error or (hpa is not None and hpa.current_replicas >= hpa.max_replicas):
         return ()
     target = scale_out_target(replicas, mean, ctx.thresholds.cpu, hpa.max_replicas if hpa else None)
     if target is None:
@@ -234,7 +265,12 @@ def _scale_proposal(replicas: int, mean: float, evidence: ResourceEvidence,
 def _cpu_summary(loads: list[PodLoad], ctx: CheckContext) -> str:
     shares = [ld.cpu_share for ld in loads if ld.cpu_share is not None]
     if not shares:
-        return f"CPU {cores(sum(ld.cpu for ld in loads))} in total; no CPU limits to compare with."
+        requested = [ld.cpu / ld.cpu_request for ld in loads if ld.cpu_request]
+        if requested:
+            return (f"No CPU limit set; CPU at {percent(statistics.fmean(requested))} of the requests on average "
+                    f"(compared with requests, as the HPA does; threshold {percent(ctx.thresholds.cpu)}).")
+        total = cores(sum(ld.cpu for ld in loads))
+        return f"No CPU limit or request set: CPU {total} in total, nothing to compare with."
     return (f"CPU at {percent(statistics.fmean(shares))} of the limit on average "
             f"(hottest pod {percent(max(shares))}, threshold {percent(ctx.thresholds.cpu)}).")
 
@@ -242,7 +278,7 @@ def _cpu_summary(loads: list[PodLoad], ctx: CheckContext) -> str:
 def _memory_summary(loads: list[PodLoad], ctx: CheckContext) -> str:
     shares = [ld.memory_share for ld in loads if ld.memory_share is not None]
     if not shares:
-        return "No memory limits to compare with."
+        return "No memory limit set: nothing to judge the OOM risk against."
     return f"Memory up to {percent(max(shares))} of the limit (threshold {percent(ctx.thresholds.memory)})."
 
 

@@ -20,7 +20,8 @@ def ctx(service: str = "data-processor", dependencies: tuple[str, ...] | None = 
 
 
 def pod(name: str, *, cpu_limit: float | None = 2.0, memory_limit: int | None = 2 * GIB,
-        running_for: timedelta = timedelta(hours=1), restarts: int = 0, last_reason: str | None = None,
+        cpu_request: float | None = 1.0, running_for: timedelta = timedelta(hours=1), restarts: int = 0,
+        last_reason: str | None = None,
         last_exit: int | None = None) -> PodInfo:
     started = NOW - running_for
     return PodInfo(
@@ -28,7 +29,7 @@ def pod(name: str, *, cpu_limit: float | None = 2.0, memory_limit: int | None = 
         containers=(ContainerState("app", True, restarts, last_terminated_reason=last_reason, last_exit_code=last_exit,
                                    started_at=started),),
         started=started,
-        specs=(ContainerSpec("app", "registry.example.com/x:1.0", cpu_request=1.0, cpu_limit=cpu_limit,
+        specs=(ContainerSpec("app", "registry.example.com/x:1.0", cpu_request=cpu_request, cpu_limit=cpu_limit,
                              memory_request=1 * GIB, memory_limit=memory_limit),),
     )
 

@@ -12,6 +12,7 @@ def _evidence(cpus: list[float], memories: list[int] | None = None, **kwargs: ob
     memories = memories or [800 * MIB] * len(cpus)
     pods = tuple(pod(n) for n in names)
     samples = tuple(usage(n, cpu=c, memory=m) for n, c, m in zip(names, cpus, memories, strict=True))
+    kwargs.setdefault("replicas", len(cpus))
     return ResourceEvidence(pods, samples, **kwargs)  # type: ignore[arg-type]
 
 
@@ -78,11 +79,34 @@ def test_memory_below_the_line_but_within_ten_points_warns() -> None:
     assert finding.status is Status.WARN and finding.causes == ()
 
 
-def test_no_limits_means_nothing_to_compare() -> None:
-    pods = (pod("dp-0", cpu_limit=None, memory_limit=None),)
+def test_no_limits_or_requests_is_no_data_not_ok() -> None:
+    pods = (pod("dp-0", cpu_limit=None, memory_limit=None, cpu_request=None),)
     finding = CHECK.assess(ResourceEvidence(pods, (usage("dp-0", cpu=3.0),)), ctx())
-    assert finding.status is Status.OK
-    assert "no CPU limits" in finding.summary and "No memory limits" in finding.summary
+    assert finding.status is Status.NO_DATA and finding.causes == ()
+    assert "No CPU limit or request set" in finding.summary and "No memory limit set" in finding.summary
+    facts = {f.label: f for f in finding.facts}
+    assert facts["CPU limit"].value.startswith("none set") and facts["memory limit"].value.startswith("none set")
+
+
+def test_no_cpu_limit_compares_with_requests_as_the_hpa_does() -> None:
+    pods = tuple(pod(f"dp-{i}", cpu_limit=None) for i in range(2))
+    busy = CHECK.assess(ResourceEvidence(pods, (usage("dp-0", cpu=0.9), usage("dp-1", cpu=0.8))), ctx())
+    assert busy.status is Status.WARN  # 85 % of the 1-core requests; never critical without a quota
+    assert {f.label: f.value for f in busy.facts}["CPU of request (mean, as the HPA measures)"] == "85.0 %"
+    assert "No CPU limit set" in busy.summary and busy.causes == ()
+    idle = CHECK.assess(ResourceEvidence(pods, (usage("dp-0", cpu=0.2), usage("dp-1", cpu=0.2))), ctx())
+    assert idle.status is Status.OK  # judged against the requests, and within them
+    assert "No CPU limit set; CPU at 20.0 % of the requests" in idle.summary
+
+
+def test_the_scale_proposal_starts_from_the_deployments_replicas() -> None:
+    # 3 pods report metrics at 90 %, but the deployment already runs 5 replicas (2 just started): the
+    # HPA rule gives ceil(3 * 0.9 / 0.8) = 4 from the sampled pods, fewer than running; from 5 it is 6.
+    finding = CHECK.assess(_evidence([1.8, 1.8, 1.8], replicas=5), ctx())
+    assert finding.causes[0].proposals[0].params == {"replicas": "6"}
+    assert "5 -> 6 pods" in finding.causes[0].proposals[0].reason
+    unknown = CHECK.assess(_evidence([1.8, 1.8, 1.8], replicas=None), ctx())
+    assert unknown.causes[0].proposals == ()
 
 
 def test_no_samples_is_no_data() -> None:
