@@ -7,6 +7,7 @@ import asyncio
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import urllib3
@@ -234,6 +235,17 @@ class KubeSource:
                 raise
             endpoints = None
         return service_endpoints(service, endpoints)
+
+    async def server_time(self) -> datetime:
+        """The API server's clock: the HTTP `Date` header of a `GET /version` (whole seconds, truncated)."""
+        version = client.VersionApi(self._api)
+        reply: Any = await self._call("read the API server's clock", version.get_code_with_http_info)
+        headers = reply[2] if isinstance(reply, tuple) else reply.headers
+        stamp = (headers or {}).get("Date")
+        try:
+            return parsedate_to_datetime(str(stamp)).astimezone(UTC)
+        except (TypeError, ValueError) as exc:
+            raise SourceError(SOURCE, f"the API server's reply has no usable Date header ({stamp!r})") from exc
 
     async def ping(self) -> bool:
         try:

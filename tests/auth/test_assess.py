@@ -1,6 +1,7 @@
 """Pure `assess` of the authentication checks over hand-built evidence."""
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -260,3 +261,41 @@ def test_a_critical_403_share_is_a_permission_cause_without_a_proposal() -> None
         ("permission_refused", ("missing_permission",), ())]
     below = stats("15m", 10_000, {403: 300}, [ep("POST /orders", 4_000, {403: 300})])
     assert ForbiddenShareCheck().assess(ShareEvidence(below, below), ctx()).causes == ()
+
+
+SERVER_NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def _node_clock(pod: str, node: str, newest_after_s: float, app_skew: float = 0.0) -> PodClock:
+    """A pod whose app and runtime timestamps agree (`app_skew` apart), its newest line stamped
+    `newest_after_s` after the API server's clock (negative: before)."""
+    clock = _clock(pod, app_skew, node)
+    return replace(clock, newest=SERVER_NOW + timedelta(seconds=newest_after_s))
+
+
+def test_a_node_clock_ahead_is_seen_though_in_pod_timestamps_agree() -> None:
+    evidence = ClockEvidence((_node_clock("auth-1", "node-a", -0.5), _node_clock("auth-2", "node-b", 121.0)), (),
+                             server_time=SERVER_NOW)
+    finding = ClockSkewCheck().assess(evidence, ctx())
+    assert finding.status is Status.CRIT
+    facts = {f.label: f for f in finding.facts}
+    assert facts["worst skew"].status is Status.OK  # the in-pod measure cannot see it, and says nothing
+    assert facts["node clock ahead (at least)"].value == "120.0 s (node-b)"  # one second for the Date header
+    (cause,) = finding.causes
+    assert cause.key == "clock_skew" and "node node-b" in cause.title and "at least 120.0 s ahead" in cause.title
+    assert any("node node-a (1 pod(s)): newest line 1.5 s before" in line and "at most that behind" in line
+               for line in finding.evidence)
+
+
+def test_a_quiet_node_is_not_called_behind() -> None:
+    evidence = ClockEvidence((_node_clock("auth-1", "node-a", -600.0),), (), server_time=SERVER_NOW)
+    finding = ClockSkewCheck().assess(evidence, ctx())
+    assert finding.status is Status.OK and finding.causes == ()
+    assert any("cannot tell apart" in line for line in finding.evidence)
+
+
+def test_an_unreadable_server_clock_keeps_the_in_pod_measure_and_says_so() -> None:
+    evidence = ClockEvidence((_clock("auth-1", 400.0),), (), server_error="kubernetes: HTTP 403 Forbidden")
+    finding = ClockSkewCheck().assess(evidence, ctx())
+    assert finding.status is Status.CRIT and finding.causes[0].key == "clock_skew"
+    assert finding.evidence[-1] == "node clocks not measured: kubernetes: HTTP 403 Forbidden"

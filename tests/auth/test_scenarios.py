@@ -1,11 +1,15 @@
 """Each authentication scenario, diagnosed through its runbook against the in-process sandbox over real
 HTTP, ranks its planted root cause first; the healthy platform claims none."""
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.config import load_ops_config
 from bot.model import Diagnosis, Finding, Status, Symptom
+from bot.sandbox.runner import Sandbox
 from bot.sandbox.scenario import list_scenarios
-from tests.auth.platform import platform
+from bot.wiring import build_deps
+from tests.auth.platform import platform, sandbox_settings
 
 
 def finding(diag: Diagnosis, check: str) -> Finding:
@@ -59,3 +63,27 @@ async def test_the_healthy_platform_claims_no_auth_cause(tmp_path: Path) -> None
     assert finding(denied_diag, "forbidden_share").status is Status.OK
     for diag in (jwt_diag, denied_diag):
         assert all(c.confidence < 0.4 for c in diag.causes), diag.causes
+
+
+async def test_a_node_clock_ahead_is_found_though_its_pods_agree_with_it(tmp_path: Path) -> None:
+    """Every auth-service pod runs on a node whose clock is 90 s fast: the application and the runtime read
+    the same clock, so their timestamps agree; the lines read from the API server are stamped in its future."""
+    with Sandbox("healthy") as sandbox:
+        ahead = datetime.now(UTC) + timedelta(seconds=90)
+        times = [ahead - timedelta(milliseconds=100 * k) for k in range(30, 0, -1)]
+        lines = [f"{t.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z INFO [auth-service] GET /health 200 2ms" for t in times]
+        for pod in sandbox.cluster.list("Pod", "default", "app=auth-service"):
+            sandbox.cluster.set_logs("default", pod["metadata"]["name"], "auth-service", lines, times=times)
+        kubeconfig = sandbox.write_kubeconfig(tmp_path / "kubeconfig")
+        deps = build_deps(sandbox_settings(sandbox, kubeconfig), load_ops_config(None))
+        try:
+            diag = await deps.diagnose("auth-service", Symptom.INVALID_JWT)
+        finally:
+            await deps.aclose()
+    clock = finding(diag, "clock_skew")
+    facts = {f.label: f for f in clock.facts}
+    assert facts["worst skew"].status is Status.OK  # app vs runtime: the same wrong clock agrees with itself
+    assert facts["node clock ahead (at least)"].status is Status.CRIT
+    assert clock.status is Status.CRIT
+    assert "Node sandbox-node-1's clock is at least" in clock.summary
+    assert any(c.key == "clock_skew" and "node sandbox-node-1" in c.title for c in clock.causes)
