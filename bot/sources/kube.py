@@ -4,7 +4,6 @@ thread (`asyncio.to_thread`) with a request timeout, so the event loop never blo
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -21,6 +20,7 @@ from bot.sources.kube_parse import (
     deployment_info,
     event_info,
     hpa_info,
+    owned_objects,
     parse_timestamped,
     pod_info,
     pod_usage,
@@ -179,12 +179,23 @@ class KubeSource:
     async def events(self, target: Target) -> list[EventInfo]:
         """Events about the deployment, its ReplicaSets and its pods (also pods already gone: an OOMKilled
         pod that was replaced still explains the restart), newest first. The server cannot sort or filter
-        by time (kubernetes-wire.md), so both happen here."""
-        result = await self._call(
-            f"list events in {target.namespace}", self._core.list_namespaced_event, target.namespace
+        by time (kubernetes-wire.md), so both happen here.
+
+        Ownership is followed by UID, as the controllers record it: the deployment, the ReplicaSets it
+        controls, the pods they control. A name pattern would also take a sibling's (`api` and
+        `api-gateway`). A pod that is gone can only be known by name: its name begins with an owned
+        ReplicaSet's name and a dash."""
+        deployment = await self.deployment(target)
+        selector = ",".join(f"{k}={v}" for k, v in sorted(deployment.match_labels.items()))
+        sets, pods, result = await asyncio.gather(
+            self._call(f"list replicasets of {deployment.name}", self._apps.list_namespaced_replica_set,
+                       target.namespace, label_selector=selector),
+            self._call(f"list pods of {deployment.name}", self._core.list_namespaced_pod,
+                       target.namespace, label_selector=selector),
+            self._call(f"list events in {target.namespace}", self._core.list_namespaced_event, target.namespace),
         )
-        owned = _owned_name(target.deployment)
-        found = [event_info(e) for e in result.items if owned(e.involved_object.name or "")]
+        owned = owned_objects(deployment.uid, sets.items, pods.items)
+        found = [event_info(e) for e in result.items if owned.involves(e.involved_object)]
         return sorted(found, key=lambda e: e.last_seen or e.first_seen or _EPOCH, reverse=True)
 
     async def pod_usage(self, namespace: str, selector: str) -> list[PodUsage]:
@@ -256,7 +267,3 @@ class KubeSource:
 
 
 
-def _owned_name(deployment: str) -> Callable[[str], bool]:
-    """Names of the deployment itself, its ReplicaSets (`NAME-HASH`) and their pods (`NAME-HASH-XXXXX`)."""
-    pattern = re.compile(rf"^{re.escape(deployment)}(-[a-z0-9]{{6,10}}(-[a-z0-9]{{5}})?)?$")
-    return lambda name: pattern.match(name) is not None

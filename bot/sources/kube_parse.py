@@ -3,6 +3,7 @@ client's own `parse_quantity`, so "250m", "1.5", "512Mi" and "12345678n" mean wh
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -191,6 +192,36 @@ def pod_info(pod: Any) -> PodInfo:
         specs=tuple(container_spec(c) for c in pod.spec.containers),
         conditions=tuple((c.type, c.status, c.reason or "") for c in conditions),
     )
+
+
+@dataclass(frozen=True)
+class OwnedObjects:
+    """What a deployment owns, by UID: itself, the ReplicaSets it controls and the pods they control."""
+
+    uids: frozenset[str]
+    replicaset_names: tuple[str, ...]
+
+    def involves(self, obj: Any) -> bool:
+        """Whether an event's involvedObject is one of them; a pod already gone (its UID no longer listed)
+        counts when its name is an owned ReplicaSet's name plus a dash and a suffix."""
+        if obj is None:
+            return False
+        if obj.uid and obj.uid in self.uids:
+            return True
+        name = obj.name or ""
+        return obj.kind == "Pod" and any(name.startswith(f"{rs}-") for rs in self.replicaset_names)
+
+
+def owned_objects(deployment_uid: str, replicasets: list[Any], pods: list[Any]) -> OwnedObjects:
+    owned_sets = [rs for rs in replicasets if _controlled_by(rs, {deployment_uid})]
+    set_uids = {rs.metadata.uid for rs in owned_sets}
+    pod_uids = {pod.metadata.uid for pod in pods if _controlled_by(pod, set_uids)}
+    return OwnedObjects(frozenset({deployment_uid, *set_uids, *pod_uids}),
+                        tuple(rs.metadata.name for rs in owned_sets))
+
+
+def _controlled_by(obj: Any, owner_uids: set[str]) -> bool:
+    return any(o.controller and o.uid in owner_uids for o in obj.metadata.owner_references or [])
 
 
 def event_info(event: Any) -> EventInfo:

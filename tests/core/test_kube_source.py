@@ -56,8 +56,46 @@ async def test_events_belong_to_the_service_and_come_newest_first(kube: tuple[Ku
     assert events and all(e.name.startswith("auth-service") for e in events)
     stamps = [e.last_seen for e in events if e.last_seen is not None]
     assert stamps == sorted(stamps, reverse=True)
-    others = await source.events(Target("api", "default", "app=api", "api"))
-    assert all(e.name == "api" or e.name.startswith("api-") for e in others)
+
+
+def _deployment(name: str) -> dict[str, object]:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "default",
+                                                                    "labels": labels},
+        "spec": {"replicas": 2, "selector": {"matchLabels": labels},
+                 "template": {"metadata": {"labels": labels},
+                              "spec": {"containers": [{"name": name, "image": f"registry.example.com/{name}:1.0"}]}}},
+    }
+
+
+def _pod_event(sandbox: Sandbox, pod: str, uid: str) -> None:
+    sandbox.cluster.create({
+        "apiVersion": "v1", "kind": "Event", "metadata": {"name": f"{pod}.gone", "namespace": "default"},
+        "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod, "namespace": "default", "uid": uid},
+        "reason": "OOMKilling", "message": "Memory cgroup out of memory", "type": "Warning", "count": 1,
+        "firstTimestamp": "2026-11-28T11:00:00Z", "lastTimestamp": "2026-11-28T11:00:00Z",
+    })
+
+
+async def test_events_follow_ownership_not_a_name_prefix(kube: tuple[KubeSource, Sandbox]) -> None:
+    """`api` next to `api-gateway`: neither gets the other's events, though one name starts the other."""
+    source, sandbox = kube
+    # Created as an operator would (not through the bot's client: the bot never creates deployments).
+    sandbox.cluster.create(_deployment("api"))
+    sandbox.cluster.reconcile()
+    (api_rs,) = [rs["metadata"]["name"] for rs in sandbox.cluster.list("ReplicaSet", "default", "app=api")]
+    _pod_event(sandbox, f"{api_rs}-gone1", "uid-of-a-replaced-pod")  # its pod was replaced: known by name only
+    gateway_pod = sandbox.cluster.list("Pod", "default", "app=api-gateway")[0]["metadata"]
+    _pod_event(sandbox, gateway_pod["name"], gateway_pod["uid"])
+
+    api = await source.events(Target("api", "default", "app=api", "api"))
+    gateway = await source.events(Target("api-gateway", "default", "app=api-gateway", "api-gateway"))
+    api_names = {e.name for e in api}
+    assert {"api", api_rs, f"{api_rs}-gone1"} <= api_names
+    assert not any(name.startswith("api-gateway") for name in api_names)
+    assert gateway_pod["name"] in {e.name for e in gateway}
+    assert not api_names & {e.name for e in gateway}
 
 
 async def test_timestamped_logs_split_the_runtime_stamp_from_the_line(kube: tuple[KubeSource, Sandbox]) -> None:
