@@ -2,7 +2,8 @@
 `propose ACTION SERVICE [key=value ...]` for any action a diagnosis did not propose (as `opsbot act` does).
 
 The console is one person, `U0DEMOYOU`, an admin in the demo's in-memory config; `as U0DEMOBUD approve N`
-acts as a second admin, which high-risk actions need (four eyes: nobody approves what they asked for).
+acts as a second admin, which high-risk actions need (four eyes: two different admins approve; the first
+approval is recorded, the second runs it).
 Everything runs through the same core as Slack (`bot.remediation`), against the sandbox platform.
 """
 
@@ -17,15 +18,22 @@ from bot.config import OpsConfig, RoleMembers
 from bot.model import Diagnosis
 from bot.remediation import Remediation
 from bot.render import proposal_phrase
-from bot.render.approval_text import decision_line, preview_lines, refusal_line, request_phrase, verification_lines
+from bot.render.approval_text import (
+    decision_line,
+    first_approval_line,
+    preview_lines,
+    refusal_line,
+    request_phrase,
+    verification_lines,
+)
 
 DEMO_USER = "U0DEMOYOU"
 BUDDY = "U0DEMOBUD"
 HELP = (
     "Approvals: `click N` shows what proposal N would change (a server-side dry run), `approve N` runs it, "
     f"`deny N` declines it; `propose ACTION SERVICE [key=value ...]` offers any action (e.g. `propose scale "
-    f"api-gateway replicas=8`). You are {DEMO_USER} (admin); `as {BUDDY} approve N` is a second admin, for "
-    "high-risk actions that need another person."
+    f"api-gateway replicas=8`). You are {DEMO_USER} (admin); `as {BUDDY} approve N` is a second admin: "
+    "high-risk actions need two approvals from different people (the first is recorded, the second runs it)."
 )
 _COMMAND = re.compile(r"^(?:as\s+(?P<user>[UW][A-Z0-9]{2,})\s+)?(?P<verb>click|approve|deny)\s+(?P<n>\S+)$")
 _PROPOSE = re.compile(r"^propose\s+(?P<action>[a-z-]+)\s+(?P<service>[a-z0-9-]+)(?P<params>(?:\s+[a-z_]+=\S+)*)\s*$")
@@ -109,6 +117,11 @@ class DemoApprovals:
 
     async def _report(self, decision: Decision, user: str) -> None:
         line = decision_line(decision, user, datetime.now(UTC))
+        if decision.kind is DecisionKind.FIRST_APPROVAL and decision.request is not None:
+            self.say(f"[#ops-support thread] {first_approval_line(decision.request, decision.required_role or '')}")
+            self.say(f"  (`as {BUDDY} approve N` gives the second approval)" if user != BUDDY
+                     else f"  (`approve N` as {DEMO_USER} gives the second approval)")
+            return
         if decision.kind in (DecisionKind.REFUSED, DecisionKind.PREVIEWED):
             self.say(f"[only {user} can see this] {refusal_line(decision.message, decision.required_role)}"
                      if decision.kind is DecisionKind.REFUSED else f"[only {user} can see this] {decision.message}")

@@ -38,7 +38,7 @@ from bot.render.approval_blocks import (
     settle_buttons,
     verification_message,
 )
-from bot.render.approval_text import decision_line, hhmm, preview_lines, refusal_line
+from bot.render.approval_text import decision_line, first_approval_line, hhmm, preview_lines, refusal_line
 from bot.render.limits import escape_mrkdwn
 from bot.store.approvals import ApprovalRequest
 from bot.wiring import Deps
@@ -126,6 +126,10 @@ async def settle_superseded(client: AsyncWebClient, offers: list[Offer]) -> None
 async def _after_decision(client: AsyncWebClient, flow: Remediation, decision: Decision, clicker: str) -> None:
     request = decision.request
     channel = request.channel if request is not None else None
+    if decision.kind is DecisionKind.FIRST_APPROVAL and request is not None:
+        await _ephemeral(client, channel, clicker, escape_mrkdwn(decision.message))
+        await _announce_first_approval(client, request, decision.required_role or "approver")
+        return
     if decision.kind in (DecisionKind.REFUSED, DecisionKind.PREVIEWED):
         text = (escape_mrkdwn(decision.message) if decision.kind is DecisionKind.PREVIEWED
                 else refusal_line(decision.message, decision.required_role, escape_mrkdwn))
@@ -146,6 +150,19 @@ async def _after_decision(client: AsyncWebClient, flow: Remediation, decision: D
         outcome = decision.outcome
         flow.spawn(_verify_and_post(flow, thread, request, outcome))
         flow.schedule_revert(request, outcome, _revert_poster(thread, clicker))
+
+
+async def _announce_first_approval(client: AsyncWebClient, request: ApprovalRequest, role: str) -> None:
+    """Four eyes: the channel sees the first approval in the request's thread; its buttons stay for the second."""
+    if request.channel is None or request.message_ts is None:
+        return
+    message = await _find_message(client, request.channel, request.message_ts)
+    thread_ts = str(message.get("thread_ts") or message["ts"]) if message is not None else request.message_ts
+    text = f":ballot_box_with_check: {first_approval_line(request, role, mention, escape_mrkdwn)}"
+    try:
+        await post(client, request.channel, notice_message(text), thread_ts)
+    except SlackApiError as exc:
+        log.warning("could not announce the first approval of %s: %s", request.id, exc.response.get("error"))
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ class DecisionKind(StrEnum):
     REFUSED = "refused"  # nothing ran; `reason` says why
     DENIED = "denied"  # declined by someone allowed to
     PREVIEWED = "previewed"  # dry run: every check passed, nothing executed
+    FIRST_APPROVAL = "first_approval"  # four eyes: 1 of 2 approvals recorded; still pending, nothing ran
 
 
 class RefusalReason(StrEnum):
@@ -76,4 +77,6 @@ class Decision:
 
     @property
     def ok(self) -> bool:
-        return self.kind in (DecisionKind.SUCCEEDED, DecisionKind.PREVIEWED, DecisionKind.DENIED)
+        return self.kind in (
+            DecisionKind.SUCCEEDED, DecisionKind.PREVIEWED, DecisionKind.DENIED, DecisionKind.FIRST_APPROVAL
+        )

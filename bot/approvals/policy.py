@@ -36,8 +36,8 @@ class Approver:
 
 @dataclass(frozen=True)
 class Requirement:
-    """What approving one action takes: at least `role`, and with `four_eyes` someone other than the
-    requester."""
+    """What approving one action takes: at least `role`, and with `four_eyes` two distinct people holding
+    it (the first click is recorded as the first approval, a second person's click executes)."""
 
     role: Role
     four_eyes: bool
@@ -96,13 +96,20 @@ def refusal(config: OpsConfig, needed: Requirement, approver: Approver, requeste
             f"Approving this needs the {needed.role} role; you have {held or 'no role'}.",
             required_role=needed.role,
         )
-    if needed.four_eyes and approver.id == requester:
-        return Refusal(
-            "self_approval",
-            f"This is a high-risk action: another {needed.role} must approve it, not the person who asked.",
-            required_role=needed.role,
-        )
     return None
+
+
+def second_approval_refusal(needed: Requirement, approver: Approver, first_approver: str | None) -> Refusal | None:
+    """Four eyes: the click completing a high-risk request must come from someone other than its first
+    approver. The requester may give either approval: who asked (a person, or `opsbot` for an alert) does
+    not count, two authorised clicks do, so alert proposals work the same as a diagnosis' proposals."""
+    if not needed.four_eyes or approver.local or first_approver is None or approver.id != first_approver:
+        return None
+    return Refusal(
+        "self_approval",
+        f"You gave the first approval of this high-risk action: another {needed.role} must give the second.",
+        required_role=needed.role,
+    )
 
 
 def may_deny(config: OpsConfig, needed: Requirement, approver: Approver, requester: str) -> Refusal | None:

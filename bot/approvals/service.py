@@ -28,7 +28,7 @@ from bot.approvals.decision import (
     Proposed,
     RefusalReason,
 )
-from bot.approvals.policy import Approver, may_deny, refusal, requirement
+from bot.approvals.policy import Approver, Requirement, may_deny, refusal, requirement, second_approval_refusal
 from bot.approvals.trail import EXPIRED_MESSAGE, Trail
 from bot.config import OpsConfig
 from bot.model import Target
@@ -149,6 +149,12 @@ class Approvals:
         request, action = vetted
         if self._dry_run or dry_run:
             return await self._dry_run_decision(request, approver, action)
+        needed = requirement(self._config, action)
+        if needed.four_eyes and not approver.local and request.first_approver is None:
+            first = await self._first_approval(request, approver, needed)
+            if isinstance(first, Decision):
+                return first
+            request = first  # someone else was first at the same moment: this click is the second
         lock = f"action:{request.service}"
         try:
             token = await self._coordination.acquire_lock(lock, self._config.approvals.lock_ttl_s)
@@ -256,7 +262,32 @@ class Approvals:
             return await self._trail.refuse(request, approver, reason, refused.message, refused.required_role)
         if request.status is not RequestStatus.PENDING:
             return await self._trail.refuse_settled(request, approver)
+        again = second_approval_refusal(requirement(self._config, action), approver, request.first_approver)
+        if again is not None:
+            reason = RefusalReason(again.reason)
+            return await self._trail.refuse(request, approver, reason, again.message, again.required_role)
         return request, action
+
+    async def _first_approval(
+        self, request: ApprovalRequest, approver: Approver, needed: Requirement
+    ) -> ApprovalRequest | Decision:
+        """Four eyes, first click: record it (conditional write, audited); the request stays pending until a
+        different authorised person approves. Returns the request when another person won the first
+        approval at the same moment, which makes this click the second."""
+        first = await self.store.first_approval(request.id, approver.id)
+        if first is None:
+            current = await self.store.get(request.id)
+            if current is not None and current.status is RequestStatus.PENDING and current.first_approver:
+                again = second_approval_refusal(needed, approver, current.first_approver)
+                if again is None:
+                    return current
+                reason = RefusalReason(again.reason)
+                return await self._trail.refuse(current, approver, reason, again.message, again.required_role)
+            return await self._lost_race(request.id, approver)
+        note = f"1 of 2 approvals: a second {needed.role} must approve before anything runs"
+        await self._trail.record(first, approver.id, AuditEvent.APPROVED, note)
+        message = f"Approval 1 of 2 recorded; nothing runs until a second {needed.role} (not you) approves."
+        return Decision(DecisionKind.FIRST_APPROVAL, message, request=first, required_role=needed.role)
 
     async def _approve_locked(self, request: ApprovalRequest, approver: Approver, action: Action[Any]) -> Decision:
         approved = await self.store.transition(
@@ -264,7 +295,8 @@ class Approvals:
         )
         if approved is None:
             return await self._lost_race(request.id, approver)
-        await self._trail.record(approved, approver.id, AuditEvent.APPROVED)
+        second = f"2 of 2 approvals (first: {approved.first_approver})" if approved.first_approver else ""
+        await self._trail.record(approved, approver.id, AuditEvent.APPROVED, second)
         target = self._config.target(approved.service)
         try:
             params = action.parse(approved.params, self._config)

@@ -50,8 +50,8 @@ def preview_lines(review: Review, who: Who = plain, esc: Esc = plain) -> list[st
     lines = [
         f"Action: {esc(review.title)} — {esc(request_phrase(request))}",
         f"Risk: {review.risk} · approved by: {_ROLES_AT_LEAST.get(needed.role, needed.role)}",
-        (f"Four eyes: {who(request.requester)} asked for it, so another {needed.role} must approve it."
-         if needed.four_eyes else f"Asked by {who(request.requester)}, who may approve it too."),
+        _four_eyes_line(request, needed.role, who) if needed.four_eyes
+        else f"Asked by {who(request.requester)}, who may approve it too.",
         f"What it does: {esc(preview.summary)}",
     ]
     lines += [f"  • {esc(change)}" for change in preview.changes] or ["  • nothing to change"]
@@ -62,6 +62,21 @@ def preview_lines(review: Review, who: Who = plain, esc: Esc = plain) -> list[st
         lines.append("Dry run (OPSBOT_DRY_RUN): approving checks everything and executes nothing.")
     lines.append(f"Proposal expires at {hhmm(request.expires_at)}.")
     return lines
+
+
+def _four_eyes_line(request: ApprovalRequest, role: str, who: Who) -> str:
+    """High risk takes two different people holding the role, whoever asked (a person or the bot)."""
+    if request.first_approver:
+        return (f"Four eyes: approval 1 of 2 given by {who(request.first_approver)}; a second {role} "
+                "approving now runs it.")
+    return (f"Four eyes: two different {role}s must approve it (asked by {who(request.requester)}); "
+            "the first approval is recorded, the second runs it.")
+
+
+def first_approval_line(request: ApprovalRequest, role: str, who: Who = plain, esc: Esc = plain) -> str:
+    """Said where everyone sees it when the first of two approvals is in: the buttons stay for the second."""
+    return (f"Approval 1 of 2: {who(request.first_approver or '?')} approved {esc(request_phrase(request))}; "
+            f"nothing runs until a second {role} approves.")
 
 
 def refusal_line(message: str, required_role: str | None, esc: Esc = plain) -> str:

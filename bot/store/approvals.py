@@ -120,6 +120,8 @@ class ApprovalRequest:
     message_ts: str | None = None
     decided_by: str | None = None
     outcome: str | None = None
+    # Four eyes: who gave the first of the two approvals a high-risk request needs (it stays pending).
+    first_approver: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,11 @@ class ApprovalStore(Protocol):
         """Move `source` -> `target` only if the request is still in `source` (and, leaving pending for
         anything but expired, not yet expired). None when that did not hold: someone else won, or it
         expired. `actor` becomes `decided_by` when given; `outcome` is the result text."""
+        ...
+
+    async def first_approval(self, request_id: str, approver: str) -> ApprovalRequest | None:
+        """Record `approver` as the first of two approvals of a pending, live request that has none yet;
+        None when that did not hold (someone else was first, it was decided, or it expired)."""
         ...
 
     async def expire_due(self) -> list[ApprovalRequest]:

@@ -107,6 +107,16 @@ class MemoryApprovalStore:
                 )
             )
 
+    async def first_approval(self, request_id: str, approver: str) -> ApprovalRequest | None:
+        with self._lock:
+            now = self._clock()
+            request = self._requests.get(request_id)
+            if request is None or request.status is not RequestStatus.PENDING or request.expires_at <= now:
+                return None
+            if request.first_approver is not None:
+                return None
+            return self._put(replace(request, first_approver=approver, updated_at=now))
+
     async def expire_due(self) -> list[ApprovalRequest]:
         with self._lock:
             now = self._clock()

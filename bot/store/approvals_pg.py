@@ -63,6 +63,11 @@ WHERE id = %(id)s AND status = %(source)s::text
        OR (%(target)s::text <> 'expired' AND expires_at > now()))
 RETURNING *
 """
+_FIRST_APPROVAL: Final = """
+UPDATE approval_requests SET first_approver = %(approver)s, updated_at = now()
+WHERE id = %(id)s AND status = 'pending' AND expires_at > now() AND first_approver IS NULL
+RETURNING *
+"""
 _EXPIRE_DUE: Final = """
 UPDATE approval_requests SET status = 'expired', updated_at = now()
 WHERE status = 'pending' AND expires_at <= now()
@@ -111,6 +116,7 @@ def _request(row: Mapping[str, Any]) -> ApprovalRequest:
         message_ts=row["message_ts"],
         decided_by=row["decided_by"],
         outcome=row["outcome"],
+        first_approver=row["first_approver"],
     )
 
 
@@ -229,6 +235,9 @@ class PostgresApprovalStore:
             "outcome": outcome,
         }
         return await self._one(_TRANSITION, params)
+
+    async def first_approval(self, request_id: str, approver: str) -> ApprovalRequest | None:
+        return await self._one(_FIRST_APPROVAL, {"id": request_id, "approver": approver})
 
     async def expire_due(self) -> list[ApprovalRequest]:
         return await self._all(_EXPIRE_DUE, {})

@@ -73,6 +73,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     CREATE UNIQUE INDEX IF NOT EXISTS approval_requests_one_pending
         ON approval_requests (action, service) WHERE status = 'pending';
     """,
+    # 4: four eyes takes two distinct approvers; the first one is kept on the (still pending) request.
+    """
+    ALTER TABLE approval_requests ADD COLUMN IF NOT EXISTS first_approver text;
+    """,
 )
 
 

@@ -27,7 +27,9 @@ ONCALL_GROUP = "S0ONCALL"  # a user group holding the editor role
 
 class ManualClock:
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+        # Starts at the real time: the core's own clock (expiry in precheck and dry runs) is the real one,
+        # so a fixed date here would make every memory-store request look expired once that date passed.
+        self.now = datetime.now(UTC)
 
     def __call__(self) -> datetime:
         return self.now

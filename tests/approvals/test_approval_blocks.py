@@ -66,7 +66,7 @@ def test_preview_modal_says_what_changes_who_may_approve_and_carries_only_the_id
     assert not validate_view(view)
     text = json.dumps(view["blocks"])
     assert "&lt;auth-service&gt;" in text, "dynamic text is escaped"
-    assert "<@U0ALICE01> asked for it, so another editor must approve it" in text
+    assert "two different editors must approve it (asked by <@U0ALICE01>)" in text
     assert "executes nothing" in text and "target changed since the proposal (revision)" in text
     assert view["submit"]["text"] == "Dry run"
     assert request_id_of(view) == "req_abc" and json.loads(view["private_metadata"]) == {"request_id": "req_abc"}

@@ -91,18 +91,54 @@ async def test_editor_cannot_approve_admin_action(backend: StoreUnderTest, actio
     assert action.executions == []
 
 
-async def test_high_risk_self_approval_refused_second_person_executes(
+async def test_high_risk_needs_two_distinct_authorised_people(
     backend: StoreUnderTest, action_env: ActionEnv
 ) -> None:
     action = high_risk_action()
     approvals = make_approvals(backend.store, action, env=action_env)
     proposed = await approvals.propose("scale-to-zero", "data-processor", {}, requester=ADMIN)
-    own = await approvals.approve(proposed.request.id, Approver.slack_user(ADMIN))
-    assert own.kind is DecisionKind.REFUSED and own.reason is RefusalReason.SELF_APPROVAL
+    first = await approvals.approve(proposed.request.id, Approver.slack_user(ADMIN))
+    assert first.kind is DecisionKind.FIRST_APPROVAL and action.executions == []
+    assert first.request is not None and first.request.status is RequestStatus.PENDING
+    assert first.request.first_approver == ADMIN
+    again = await approvals.approve(proposed.request.id, Approver.slack_user(ADMIN))
+    assert again.kind is DecisionKind.REFUSED and again.reason is RefusalReason.SELF_APPROVAL
     assert action.executions == []
     other = await approvals.approve(proposed.request.id, Approver.slack_user(ADMIN_2))
     assert other.kind is DecisionKind.SUCCEEDED
     assert len(action.executions) == 1
+    approved = [r.entry.detail for r in await backend.store.audit() if r.entry.event is AuditEvent.APPROVED]
+    assert approved == [
+        "1 of 2 approvals: a second admin must approve before anything runs",
+        f"2 of 2 approvals (first: {ADMIN})",
+    ]
+
+
+async def test_bot_proposed_high_risk_action_is_not_one_admin(backend: StoreUnderTest, action_env: ActionEnv) -> None:
+    # An alert's proposal is requested by the bot itself: one admin's click must not be enough.
+    action = high_risk_action()
+    approvals = make_approvals(backend.store, action, env=action_env)
+    proposed = await approvals.propose("scale-to-zero", "data-processor", {}, requester="opsbot")
+    assert (await approvals.approve(proposed.request.id, Approver.slack_user(ADMIN))).kind is (
+        DecisionKind.FIRST_APPROVAL
+    )
+    assert action.executions == []
+    viewer = await approvals.approve(proposed.request.id, Approver.slack_user(VIEWER))
+    assert viewer.reason is RefusalReason.NOT_AUTHORISED and action.executions == []
+    assert (await approvals.approve(proposed.request.id, Approver.slack_user(ADMIN_2))).kind is DecisionKind.SUCCEEDED
+    assert len(action.executions) == 1
+
+
+async def test_unauthorised_requester_cannot_be_an_approval(backend: StoreUnderTest, action_env: ActionEnv) -> None:
+    # A viewer who ran /diagnose asked for it; their request counts for nothing: two admins still approve.
+    action = high_risk_action()
+    approvals = make_approvals(backend.store, action, env=action_env)
+    proposed = await approvals.propose("scale-to-zero", "data-processor", {}, requester=VIEWER)
+    assert (await approvals.approve(proposed.request.id, Approver.slack_user(ADMIN_2))).kind is (
+        DecisionKind.FIRST_APPROVAL
+    )
+    assert action.executions == []
+    assert (await approvals.approve(proposed.request.id, Approver.slack_user(ADMIN))).kind is DecisionKind.SUCCEEDED
 
 
 async def test_config_overrides_role_and_four_eyes(backend: StoreUnderTest, action_env: ActionEnv) -> None:
@@ -111,6 +147,9 @@ async def test_config_overrides_role_and_four_eyes(backend: StoreUnderTest, acti
     approvals = make_approvals(backend.store, action, env=action_env, config=config)
     proposed = await approvals.propose("scale", "auth-service", {"replicas": "5"}, requester=ADMIN)
     assert (await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR))).required_role == "admin"
+    assert (await approvals.approve(proposed.request.id, Approver.slack_user(ADMIN))).kind is (
+        DecisionKind.FIRST_APPROVAL
+    )
     assert (await approvals.approve(proposed.request.id, Approver.slack_user(ADMIN))).reason is (
         RefusalReason.SELF_APPROVAL
     )
@@ -288,10 +327,14 @@ async def test_precheck_authorises_without_executing(backend: StoreUnderTest, ac
     approvals = make_approvals(backend.store, action, env=action_env)
     proposed = await approvals.propose("scale-to-zero", "data-processor", {}, requester=ADMIN)
     assert await approvals.precheck(proposed.request.id, Approver.slack_user(ADMIN_2)) is None
-    own = await approvals.precheck(proposed.request.id, Approver.slack_user(ADMIN))
-    assert own is not None and own.reason is RefusalReason.SELF_APPROVAL
+    assert await approvals.precheck(proposed.request.id, Approver.slack_user(ADMIN)) is None
     editor = await approvals.precheck(proposed.request.id, Approver.slack_user(EDITOR))
     assert editor is not None and editor.required_role == "admin"
+    assert (await approvals.approve(proposed.request.id, Approver.slack_user(ADMIN))).kind is (
+        DecisionKind.FIRST_APPROVAL
+    )
+    own = await approvals.precheck(proposed.request.id, Approver.slack_user(ADMIN))
+    assert own is not None and own.reason is RefusalReason.SELF_APPROVAL
     assert action.executions == []
     stored = await backend.store.get(proposed.request.id)
     assert stored is not None and stored.status is RequestStatus.PENDING

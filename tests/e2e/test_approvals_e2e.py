@@ -323,8 +323,14 @@ def test_high_risk_needs_a_second_person_and_a_stale_target_is_re_proposed(
 ) -> None:
     zero = platform.propose("scale-to-zero", "data-processor", {}, ADMIN)
     button = find_button(fake_slack, zero.request.id)
+    preview = approve(bot, fake_slack, button, ADMIN)  # the first of two approvals: recorded, nothing runs
+    assert "two different admins must approve it" in view_text(preview)
+    assert "Approval 1 of 2" in str(ephemeral_to(fake_slack, ADMIN).params["text"])
+    announced = fake_slack.wait_for("chat.postMessage", lambda c: "Approval 1 of 2" in json.dumps(c.params))
+    assert f"<@{ADMIN}> approved" in json.dumps(announced[-1].params)
+    assert request_status(platform.database_url, zero.request.id) == "pending"
     notice = opened_view(fake_slack, click(bot, button, ADMIN), want=is_notice)
-    assert "another admin must approve" in view_text(notice)
+    assert "another admin must give the second" in view_text(notice)
     assert deployment(sandbox, "data-processor")["spec"]["replicas"] == 3
     approve(bot, fake_slack, button, ADMIN_2)
     assert f"Approved by <@{ADMIN_2}>" in settled_text(fake_slack, str(button.message["ts"]))
@@ -415,12 +421,16 @@ def test_flush_cache_terminate_idle_and_cancel_query_through_slack(
         with platform.bot() as bot:
             flush = platform.propose("flush-cache", "auth-service", {}, ADMIN)
             assert "5" in json.dumps(flush.preview.summary)  # the preview counts the keys to be flushed
+            approve(bot, fake_slack, find_button(fake_slack, flush.request.id), ADMIN)  # four eyes: 1 of 2
+            ephemeral_to(fake_slack, ADMIN)
+            assert cache.dbsize() == 5
             approve(bot, fake_slack, find_button(fake_slack, flush.request.id), ADMIN_2)
             settled_text(fake_slack, find_message_ts(fake_slack, flush))
             assert cache.dbsize() == 0 and other.get("keep:me") == b"1"
 
             time.sleep(1.5)  # the held connections are now idle for longer than older_than=1s
             terminate = platform.propose("terminate-idle", "auth-service", {"older_than": "1s"}, ADMIN)
+            approve(bot, fake_slack, find_button(fake_slack, terminate.request.id), ADMIN)
             approve(bot, fake_slack, find_button(fake_slack, terminate.request.id), ADMIN_2)
             settled_text(fake_slack, find_message_ts(fake_slack, terminate))
             for conn in idle:
