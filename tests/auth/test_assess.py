@@ -140,6 +140,18 @@ def test_a_handful_of_rejections_is_background() -> None:
     assert finding.status is Status.OK and finding.causes == ()
 
 
+def test_a_healthy_auth_services_stale_tokens_stay_ok() -> None:
+    # 6 rejections in 3,000 lines (0.2 %), as the healthy scenario logs: not a surge, whatever the 5 % is of.
+    finding = JwtReasonsCheck().assess(_reason_logs(expired=3, signature=3, other=2_994), ctx())
+    assert finding.status is Status.OK and finding.causes == ()
+    assert finding.facts[0].value == "6 of 3,000 (0.2 %)"
+
+
+def test_rejections_between_one_and_ten_percent_of_lines_warn() -> None:
+    finding = JwtReasonsCheck().assess(_reason_logs(expired=40, signature=0, other=960), ctx())  # 4 %
+    assert finding.status is Status.WARN and [c.key for c in finding.causes] == ["jwt_expired"]
+
+
 def test_unreadable_logs_are_an_error_not_ok() -> None:
     finding = JwtReasonsCheck().assess(LogEvidence((), ("auth-service-abc-1/app",), 1), ctx())
     assert finding.status is Status.ERROR
