@@ -86,6 +86,10 @@ def _check_config(settings: Settings, config: OpsConfig) -> int:
     missing = settings.missing_for_run()
     for key in missing:
         print(f"{key}: required for `opsbot run` (not set)", file=sys.stderr)
+    clash = cli_remediation.cache_clash(settings)
+    if clash:
+        print(clash, file=sys.stderr)
+        missing = [*missing, "CACHE_REDIS_URL"]
     source = settings.opsbot_config or "packaged default"
     print(f"ops config: {source}: {len(config.services)} services, roles: "
           + ", ".join(f"{name}={len(m.users) + len(m.usergroups)}" for name, m in sorted(config.roles.items())))

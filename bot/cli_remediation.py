@@ -31,6 +31,18 @@ _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+def cache_clash(settings: Settings) -> str | None:
+    """`opsbot check-config`: why CACHE_REDIS_URL may not be the bot's own REDIS_URL database, or None.
+    flush-cache would wipe the bot's locks, dedup and rate limits; the message names keys, never URLs."""
+    from bot.sources.cache_admin import same_database
+
+    cache, own = settings.cache_redis_url, settings.redis_url
+    if cache is None or own is None or not same_database(cache.get_secret_value(), own.get_secret_value()):
+        return None
+    return ("CACHE_REDIS_URL: the same Redis database as REDIS_URL (the bot's own state); flush-cache would "
+            "wipe it: point CACHE_REDIS_URL at the platform cache's DB")
+
+
 def add_parsers(sub: Any) -> None:
     """Register `act` and `audit` on the `opsbot` subparsers (flags are stable interfaces, DESIGN.md)."""
     act = sub.add_parser("act", help="run one remediation: preview; execute only with --yes")

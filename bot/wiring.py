@@ -129,11 +129,12 @@ def _action_env(settings: Settings, config: OpsConfig, kube: KubeWriter) -> Acti
     # Without TARGET_DATABASE_URL / CACHE_REDIS_URL the database and cache actions preview as blocked.
     database = settings.target_database_url
     cache = settings.cache_redis_url
+    bot_redis = settings.redis_url.get_secret_value() if settings.redis_url else None  # never flushed
     return ActionEnv(
         kube=kube,
         config=config,
         postgres=PostgresAdmin(database.get_secret_value()) if database else None,
-        cache=CacheAdmin(cache.get_secret_value()) if cache else None,
+        cache=CacheAdmin(cache.get_secret_value(), bot_url=bot_redis) if cache else None,
         dry_run=settings.opsbot_dry_run,
     )
 

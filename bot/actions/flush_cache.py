@@ -11,6 +11,7 @@ from bot.actions.common import dry_run_outcome
 from bot.actions.params import only
 from bot.config import OpsConfig
 from bot.model import Symptom, Target
+from bot.sources.cache_admin import OWN_DATABASE
 
 NOT_CONFIGURED = "CACHE_REDIS_URL is not configured: the bot has no access to the platform cache"
 
@@ -34,6 +35,8 @@ class FlushCache:
     async def preview(self, env: ActionEnv, target: Target, params: FlushParams) -> Preview:
         if env.cache is None:
             return Preview(summary="Cannot flush the cache", blocked=NOT_CONFIGURED)
+        if env.cache.own_database:
+            return Preview(summary="Cannot flush the cache", blocked=OWN_DATABASE)
         info = await env.cache.info()
         return Preview(
             summary=f"FLUSHDB on the platform cache: {info.keys} key(s) in DB {info.db} deleted "

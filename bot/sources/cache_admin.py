@@ -14,12 +14,35 @@ from bot.sources.admin_records import CacheInfo
 from bot.sources.errors import SourceError
 
 SOURCE = "redis"
+OWN_DATABASE = (
+    "CACHE_REDIS_URL and REDIS_URL name the same Redis database: FLUSHDB would wipe the bot's own state"
+)
+# Names of this machine's loopback: `localhost` and `127.0.0.1` in two URLs are the same server.
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def redis_location(url: str) -> tuple[str, int]:
+    """(server, DB index) a Redis URL points at: `host:port` or `unix:/path` for a socket. No credentials."""
+    kwargs = aioredis.ConnectionPool.from_url(url).connection_kwargs  # parses only; connects on first use
+    path = kwargs.get("path")
+    if path:
+        return f"unix:{path}", int(kwargs.get("db", 0))
+    host = str(kwargs.get("host", "localhost")).lower()
+    host = "localhost" if host in _LOOPBACK else host
+    return f"{host}:{kwargs.get('port', 6379)}", int(kwargs.get("db", 0))
+
+
+def same_database(url: str, other: str) -> bool:
+    """True when both URLs name the same DB on the same server (FLUSHDB of one empties the other)."""
+    return redis_location(url) == redis_location(other)
 
 
 class CacheAdmin:
-    def __init__(self, url: str, timeout_s: float = 5.0) -> None:
+    def __init__(self, url: str, timeout_s: float = 5.0, *, bot_url: str | None = None) -> None:
         self._url = url
         self._timeout_s = timeout_s
+        # The bot's own coordination DB (REDIS_URL): flushing it would wipe locks, dedup and rate limits.
+        self.own_database = bot_url is not None and same_database(url, bot_url)
 
     def _client(self) -> Any:
         return aioredis.from_url(self._url, socket_timeout=self._timeout_s,
@@ -38,6 +61,8 @@ class CacheAdmin:
 
     async def flush(self) -> CacheInfo:
         """FLUSHDB of the configured DB; returns the key count it held just before."""
+        if self.own_database:
+            raise SourceError(SOURCE, OWN_DATABASE)
         client = self._client()
         try:
             async with client.pipeline(transaction=True) as pipe:
@@ -52,5 +77,6 @@ class CacheAdmin:
 
 def _info(client: Any, keys: int) -> CacheInfo:
     kwargs = client.connection_pool.connection_kwargs
-    host = f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+    path = kwargs.get("path")
+    host = f"unix:{path}" if path else f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
     return CacheInfo(host=host, db=int(kwargs.get("db", 0)), keys=keys)

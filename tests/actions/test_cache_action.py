@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 from kubernetes import client
 
 from bot.actions import ACTIONS
 from bot.actions.base import ActionEnv
 from bot.config import OpsConfig
-from bot.sources.cache_admin import CacheAdmin
+from bot.sources.cache_admin import CacheAdmin, _info, redis_location
+from bot.sources.errors import SourceError
 from bot.sources.kube_writes import KubeWriter
+from tests.e2e.botproc import opsbot_executable
 
 CACHE_DB = 5  # the platform cache in this test; not the bot's own DB 0
 OTHER_DB = 6
@@ -83,3 +88,39 @@ async def test_flush_cache_without_a_cache_is_blocked(config: OpsConfig) -> None
     preview = await action.preview(ActionEnv(kube=nowhere, config=config), config.target("api-gateway"),
                                    action.parse({}, config))
     assert preview.blocked and "CACHE_REDIS_URL" in preview.blocked
+
+
+async def test_flush_cache_refuses_the_bots_own_redis_database(config: OpsConfig, cache_url: str) -> None:
+    # REDIS_URL spelled differently (127.0.0.1 vs localhost, a password) still names the same server and DB.
+    parts = urlsplit(cache_url)
+    same = urlunsplit(parts._replace(netloc=f":secret@{parts.netloc.replace('localhost', '127.0.0.1')}"))
+    nowhere = KubeWriter(client.ApiClient(client.Configuration(host="http://127.0.0.1:9")))
+    env = ActionEnv(kube=nowhere, config=config, cache=CacheAdmin(cache_url, bot_url=same))
+    action, target = ACTIONS["flush-cache"], config.target("api-gateway")
+    preview = await action.preview(env, target, action.parse({}, config))
+    assert preview.blocked and "REDIS_URL" in preview.blocked and "secret" not in preview.blocked
+    with pytest.raises(SourceError, match="same Redis database"):
+        await action.execute(env, target, action.parse({}, config))
+    assert keys(cache_url, CACHE_DB) == 7
+    elsewhere = ActionEnv(kube=nowhere, config=config, cache=CacheAdmin(cache_url, bot_url=with_db(cache_url, 0)))
+    assert not (await action.preview(elsewhere, target, action.parse({}, config))).blocked
+
+
+def _check_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPSBOT_", "REDIS", "CACHE_"))}
+    return subprocess.run([opsbot_executable(), "check-config"], capture_output=True, text=True, timeout=120,
+                          env={**clean, **env}, check=False)
+
+
+def test_check_config_fails_when_the_cache_is_the_bots_own_database(redis_url: str) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "DATABASE_URL": "postgresql://db/x"}
+    clash = _check_config({**env, "REDIS_URL": with_db(redis_url, 3), "CACHE_REDIS_URL": with_db(redis_url, 3)})
+    assert clash.returncode == 1 and "CACHE_REDIS_URL" in clash.stderr and "REDIS_URL" in clash.stderr
+    apart = _check_config({**env, "REDIS_URL": with_db(redis_url, 0), "CACHE_REDIS_URL": with_db(redis_url, 3)})
+    assert apart.returncode == 0, apart.stderr
+
+
+def test_flush_preview_names_a_unix_socket_cache() -> None:
+    assert redis_location("unix:///run/redis/cache.sock?db=4") == ("unix:/run/redis/cache.sock", 4)
+    assert _info(aioredis.from_url("unix:///run/redis/cache.sock?db=4"), 3).host == "unix:/run/redis/cache.sock"
+    assert redis_location("redis://:pw@LOCALHOST:6380/2") == redis_location("redis://127.0.0.1:6380/2")
