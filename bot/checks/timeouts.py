@@ -74,7 +74,7 @@ class TimeoutsCheck:
         status = Status.CRIT if near else Status.WARN if share >= WATCH or timed_out or gateway_timeouts \
             else Status.OK
         facts = (
-            Fact("P99", f"{latency.p99_ms:,.0f} ms ({percent(share)} of the timeout)",
+            Fact("P99", f"{latency.p99_ms:,.0f} ms ({percent(share)} of the timeout{_exceeds(share)})",
                  f"{percent(NEAR)} of {ctx.thresholds.request_timeout_s} s", Status.CRIT if near else Status.OK),
             Fact("P95", f"{latency.p95_ms:,.0f} ms"),
             Fact("504 responses", f"{gateway_timeouts:,} of {errors.requests:,}"),
@@ -131,13 +131,31 @@ def _group_line(group: UpstreamGroup) -> str:
 
 def _summary(latency: LatencyStats, share: float, timeout_s: int, gateway: int, groups: list[UpstreamGroup]) -> str:
     text = f"P99 {latency.p99_ms / 1000:.1f} s is {percent(share)} of the {timeout_s} s request timeout"
-    text += " (near it)." if share >= NEAR else "."
+    text += _against_timeout(share) + "."
     if gateway:
         text += f" {gateway:,} requests answered 504."
     named = [g for g in groups if g.upstream != UNNAMED]
     if named:
         text += f" Logs show timed-out calls to {', '.join(g.upstream for g in named[:3])}."
     return text
+
+
+def _exceeds(share: float) -> str:
+    return ", exceeds it" if share > 1 else ""
+
+
+def _against_timeout(share: float) -> str:
+    """Above the timeout the slowest requests are cut off by it: "near" would understate that."""
+    if share > 1:
+        return ": it exceeds the timeout, so the slowest requests are cut off"
+    if share == 1:
+        return ": at the timeout"
+    return " (near it)" if share >= NEAR else ""
+
+
+def _p99_line(latency: LatencyStats, timeout_s: int) -> str:
+    verb = "exceeds" if latency.p99_ms > timeout_s * 1000 else "against"
+    return f"P99 {latency.p99_ms:,.0f} ms {verb} the {timeout_s} s timeout"
 
 
 def _causes(groups: list[UpstreamGroup], near: bool, latency: LatencyStats, timeout_s: int,
@@ -147,7 +165,7 @@ def _causes(groups: list[UpstreamGroup], near: bool, latency: LatencyStats, time
         top = named[0]
         evidence = [f"{top.count:,} log lines on {len(top.pods)} pod(s): {top.example[:240]}"]
         if near:
-            evidence.append(f"P99 {latency.p99_ms:,.0f} ms against the {timeout_s} s timeout")
+            evidence.append(_p99_line(latency, timeout_s))
         if gateway:
             evidence.append(f"{gateway:,} requests answered 504 Gateway Timeout")
         return (
@@ -166,7 +184,7 @@ def _causes(groups: list[UpstreamGroup], near: bool, latency: LatencyStats, time
                 key="slow_requests",
                 title="Requests run into the timeout, but no log line names an upstream: the service itself is slow",
                 confidence=0.5,
-                evidence=(f"P99 {latency.p99_ms:,.0f} ms against the {timeout_s} s timeout",),
+                evidence=(_p99_line(latency, timeout_s),),
                 guide_section=GUIDE,
             ),
         )

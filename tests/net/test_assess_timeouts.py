@@ -57,6 +57,16 @@ def test_near_timeout_with_a_named_upstream_blames_it() -> None:
     assert facts["P99"] == "29,300 ms (97.7 % of the timeout)" and facts["504 responses"] == "7,000 of 100,000"
 
 
+def test_a_p99_above_the_timeout_is_said_to_exceed_it_not_to_be_near() -> None:
+    finding = TimeoutsCheck().assess(evidence(33_000.0), CTX)
+    assert finding.status is Status.CRIT
+    assert finding.summary == ("P99 33.0 s is 110.0 % of the 30 s request timeout: it exceeds the timeout, so the "
+                               "slowest requests are cut off.")
+    assert "near" not in finding.summary
+    assert {f.label: f.value for f in finding.facts}["P99"] == "33,000 ms (110.0 % of the timeout, exceeds it)"
+    assert finding.causes[0].evidence == ("P99 33,000 ms exceeds the 30 s timeout",)
+
+
 def test_timeouts_in_logs_without_high_p99_are_a_weaker_signal() -> None:
     finding = TimeoutsCheck().assess(evidence(900.0, (timeout_line("Upstream data-processor timed out after 30s"),)),
                                      CTX)
