@@ -54,12 +54,14 @@ class Preview:
     `state` is the fingerprint of what the proposal was made on (e.g. deployment generation and revision,
     the pod set, pid + query_start); `fingerprint()` returns the same keys re-read. `blocked` says why the
     action cannot run now (e.g. nothing to restore, no database configured); a blocked preview must not
-    be executed."""
+    be executed. `pinned` are params the proposal stores next to the requested ones, so that executing
+    touches exactly what was previewed (e.g. the pids listed, the query_start of the query shown)."""
 
     summary: str
     changes: tuple[str, ...] = ()
     state: Mapping[str, str] = field(default_factory=dict)
     blocked: str | None = None
+    pinned: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.actions.base import ActionEnv, ActionError, Outcome, Preview, Risk, Role
 from bot.actions.common import dry_run_outcome
@@ -15,7 +16,7 @@ from bot.actions.terminate_idle import NOT_CONFIGURED
 from bot.config import OpsConfig
 from bot.model import Symptom, Target
 from bot.sources.admin_records import BackendQuery
-from bot.sources.postgres_admin import APPLICATION, PostgresAdmin
+from bot.sources.postgres_admin import PostgresAdmin
 
 # String literals in the query text may hold personal data or secrets: the preview shows their shape only.
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
@@ -25,6 +26,20 @@ MAX_QUERY_CHARS = 300
 @dataclass(frozen=True)
 class CancelQueryParams:
     pid: int
+    query_start: datetime | None = None  # the previewed query's start; None before a preview pinned it
+
+
+def _query_start(raw: Mapping[str, str], action: str) -> datetime | None:
+    text = raw.get("query_start", "").strip()
+    if not text:
+        return None
+    try:
+        started = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ActionError(f"{action}: query_start must be an ISO timestamp, got {text[:40]!r}") from exc
+    if started.tzinfo is None:
+        raise ActionError(f"{action}: query_start needs a time zone")
+    return started
 
 
 def _shown(query: str) -> str:
@@ -35,7 +50,7 @@ def _shown(query: str) -> str:
 def _refusal(backend: BackendQuery | None, pid: int, database: str) -> str | None:
     if backend is None:
         return f"no session with pid {pid}"
-    if backend.own_session or backend.application == APPLICATION:
+    if backend.own_session or (backend.application or "").startswith("opsbot"):
         return f"pid {pid} is the bot's own session"
     if backend.database != database:
         return f"pid {pid} belongs to database {backend.database or '(none)'}, not {database}"
@@ -63,8 +78,9 @@ class CancelQuery:
     verify_symptom: Symptom | None = Symptom.SLOW_QUERIES
 
     def parse(self, raw: Mapping[str, str], config: OpsConfig) -> CancelQueryParams:
-        only(raw, ("pid",), self.name)
-        return CancelQueryParams(integer(raw, "pid", low=1, high=2**31 - 1, action=self.name))
+        only(raw, ("pid", "query_start"), self.name)
+        pid = integer(raw, "pid", low=1, high=2**31 - 1, action=self.name)
+        return CancelQueryParams(pid, _query_start(raw, self.name))
 
     async def preview(self, env: ActionEnv, target: Target, params: CancelQueryParams) -> Preview:
         if env.postgres is None:
@@ -75,6 +91,8 @@ class CancelQuery:
         refusal = _refusal(backend, params.pid, database)
         if refusal is None and backend is not None and backend.state != "active":
             refusal = f"pid {params.pid} is not running a query (state {backend.state})"
+        if refusal is None and backend is not None and backend.query_start is None:
+            refusal = f"pid {params.pid}: its query's start time is not visible to the bot"
         if refusal or backend is None:
             return Preview(summary=f"Cannot cancel the query of pid {params.pid}", state=state, blocked=refusal)
         return Preview(
@@ -82,6 +100,7 @@ class CancelQuery:
                     f"{backend.duration_s or 0:.1f} s",
             changes=(f"query: {_shown(backend.query)}", "the session stays connected; its transaction aborts"),
             state=state,
+            pinned={"query_start": state["query_start"]},
         )
 
     async def fingerprint(self, env: ActionEnv, target: Target, params: CancelQueryParams) -> Mapping[str, str]:
@@ -95,9 +114,11 @@ class CancelQuery:
             raise ActionError(refusal)
         if env.dry_run:
             return dry_run_outcome(await self.preview(env, target, params))
-        if not await admin.cancel(params.pid):
+        started = params.query_start or (backend.query_start if backend is not None else None)
+        if started is None or not await admin.cancel(params.pid, started):
             # Finished (or already cancelled) since: a retried execute is a no-op.
-            return Outcome(ok=True, summary=f"pid {params.pid} was no longer running a query; nothing cancelled")
+            return Outcome(ok=True, summary=f"pid {params.pid} was no longer running the previewed query; "
+                                            "nothing cancelled")
         query = _shown(backend.query) if backend else ""
         return Outcome(ok=True, summary=f"Cancelled the query of pid {params.pid}", detail=(f"query: {query}",))
 

@@ -1,6 +1,7 @@
 """`terminate-idle [older_than=1h]`: the guide's "kill idle connections older than 1 hour", scoped to the
-platform database and never the bot's own session. The SQL re-checks idleness at the moment it signals,
-so a connection that got busy since the preview is left alone."""
+platform database and never an opsbot session. The preview's pids are stored with the request (`pids`),
+and executing signals only those, re-checking idleness and age at that moment: a connection that got busy
+since, or one that became idle after the approver looked, is left alone."""
 
 from __future__ import annotations
 
@@ -17,12 +18,21 @@ from bot.sources.postgres_admin import PostgresAdmin
 
 NOT_CONFIGURED = "TARGET_DATABASE_URL is not configured: the bot has no access to the platform database"
 MAX_ROWS_SHOWN = 20
+MAX_PIDS = 2000  # more idle sessions than this in one database is a different problem than idle cleanup
 
 
 @dataclass(frozen=True)
 class TerminateIdleParams:
     older_than_s: int
     older_than: str
+    pids: tuple[int, ...] | None = None  # the previewed sessions; None before a preview pinned them
+
+
+def _pids(text: str, action: str) -> tuple[int, ...]:
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if len(parts) > MAX_PIDS or not all(part.isdigit() and len(part) <= 10 for part in parts):
+        raise ActionError(f"{action}: pids must be a comma-separated list of at most {MAX_PIDS} process ids")
+    return tuple(int(part) for part in parts)
 
 
 def _row(conn: IdleConnection) -> str:
@@ -51,7 +61,7 @@ class TerminateIdle:
     verify_symptom: Symptom | None = Symptom.DB_CONNECTION_EXHAUSTION
 
     def parse(self, raw: Mapping[str, str], config: OpsConfig) -> TerminateIdleParams:
-        only(raw, ("older_than",), self.name)
+        only(raw, ("older_than", "pids"), self.name)
         limits = config.action_limits
         text = raw.get("older_than", "").strip() or limits.idle_older_than
         try:
@@ -61,17 +71,24 @@ class TerminateIdle:
         if seconds < duration_s(limits.min_idle_older_than):
             raise ActionError(f"{self.name}: older_than={text} is below the allowed minimum "
                               f"{limits.min_idle_older_than} (ops config action_limits.min_idle_older_than)")
-        return TerminateIdleParams(older_than_s=seconds, older_than=text)
+        pids = _pids(raw["pids"], self.name) if "pids" in raw else None
+        return TerminateIdleParams(older_than_s=seconds, older_than=text, pids=pids)
 
     async def preview(self, env: ActionEnv, target: Target, params: TerminateIdleParams) -> Preview:
         if env.postgres is None:
             return Preview(summary="Cannot terminate idle connections", blocked=NOT_CONFIGURED)
         database = await env.postgres.database()
         conns = await env.postgres.idle_connections(params.older_than_s)
+        if params.pids is not None:  # a stored request: only what its approver was shown
+            conns = [conn for conn in conns if conn.pid in params.pids]
+        if len(conns) > MAX_PIDS:
+            return Preview(summary="Cannot terminate idle connections",
+                           blocked=f"{len(conns)} idle connections: more than {MAX_PIDS}, handle them by hand")
         return Preview(
             summary=f"Terminate {len(conns)} connection(s) to {database} idle for more than {params.older_than}",
             changes=_rows(conns),
             state={"database": database, "older_than_s": str(params.older_than_s)},
+            pinned={"pids": ",".join(str(conn.pid) for conn in conns)},
         )
 
     async def fingerprint(self, env: ActionEnv, target: Target, params: TerminateIdleParams) -> Mapping[str, str]:
@@ -82,7 +99,10 @@ class TerminateIdle:
         admin = _admin(env)
         if env.dry_run:
             return dry_run_outcome(await self.preview(env, target, params))
-        ended = await admin.terminate_idle(params.older_than_s)
+        pids = params.pids
+        if pids is None:  # not proposed first (nothing pinned): exactly what a preview now would list
+            pids = tuple(conn.pid for conn in await admin.idle_connections(params.older_than_s))
+        ended = await admin.terminate_idle(params.older_than_s, pids)
         return Outcome(ok=True, summary=f"Terminated {len(ended)} idle connection(s) older than {params.older_than}",
                        detail=_rows(ended))
 

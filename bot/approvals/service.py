@@ -120,7 +120,8 @@ class Approvals:
         if preview.blocked:
             raise ProposalRefused(f"{action_name} on {service} cannot run now: {preview.blocked}")
         ttl = timedelta(minutes=self._config.approvals.ttl_minutes)
-        new = NewRequest(action_name, service, dict(raw), dict(preview.state), requester, ttl, channel, message_ts)
+        params = {**raw, **preview.pinned}  # what was previewed is what an approval executes
+        new = NewRequest(action_name, service, params, dict(preview.state), requester, ttl, channel, message_ts)
         request, superseded = await self.store.create(new)
         await self._trail.record(request, requester, AuditEvent.PROPOSED, preview.summary)
         for old in superseded:

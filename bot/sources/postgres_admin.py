@@ -19,6 +19,8 @@ from bot.sources.errors import SourceError
 
 SOURCE = "postgres"
 APPLICATION = "opsbot-admin"
+# Sessions of any opsbot process (its admin and diagnosis connections) are never terminated or cancelled.
+OWN_APPLICATIONS = "opsbot%"
 
 # Idle client sessions of this database older than %(older)s seconds, other than this one. Written out
 # twice rather than composed, so each statement reads as the exact SQL sent.
@@ -28,16 +30,18 @@ _LIST_IDLE = """
     FROM pg_stat_activity
     WHERE datname = current_database() AND backend_type = 'client backend' AND state = 'idle'
       AND pid <> pg_backend_pid() AND state_change < now() - make_interval(secs => %(older)s)
+      AND application_name NOT LIKE %(own)s
     ORDER BY state_change
 """
-# pg_terminate_backend in the same statement as the re-check: only sessions still idle (and still old)
-# at that instant are signalled.
+# pg_terminate_backend in the same statement as the re-check: only the sessions the approver saw in the
+# preview (%(pids)s), still idle and still old at that instant, are signalled.
 _TERMINATE_IDLE = """
     SELECT pid, usename, application_name, client_addr::text, state_change,
            EXTRACT(EPOCH FROM now() - state_change)::float8, pg_terminate_backend(pid)
     FROM pg_stat_activity
     WHERE datname = current_database() AND backend_type = 'client backend' AND state = 'idle'
       AND pid <> pg_backend_pid() AND state_change < now() - make_interval(secs => %(older)s)
+      AND application_name NOT LIKE %(own)s AND pid = ANY(%(pids)s::int[])
     ORDER BY state_change
 """
 _BACKEND = """
@@ -49,6 +53,7 @@ _BACKEND = """
 _CANCEL = """
     SELECT pg_cancel_backend(pid) FROM pg_stat_activity
     WHERE pid = %(pid)s AND datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
+      AND query_start = %(query_start)s AND application_name NOT LIKE %(own)s
 """
 
 
@@ -76,12 +81,13 @@ class PostgresAdmin:
 
     async def idle_connections(self, older_than_s: float) -> list[IdleConnection]:
         """The sessions terminate-idle would end now (the guide's state = 'idle' AND state_change < ...)."""
-        rows = await self._rows("list idle connections", _LIST_IDLE, {"older": older_than_s})
+        rows = await self._rows("list idle connections", _LIST_IDLE, {"older": older_than_s, "own": OWN_APPLICATIONS})
         return [_idle(row) for row in rows]
 
-    async def terminate_idle(self, older_than_s: float) -> list[IdleConnection]:
-        """Terminate the sessions still idle and older than the threshold; returns those signalled."""
-        rows = await self._rows("terminate idle connections", _TERMINATE_IDLE, {"older": older_than_s})
+    async def terminate_idle(self, older_than_s: float, pids: Sequence[int]) -> list[IdleConnection]:
+        """Terminate those of `pids` still idle and older than the threshold; returns those signalled."""
+        params = {"older": older_than_s, "pids": list(pids), "own": OWN_APPLICATIONS}
+        rows = await self._rows("terminate idle connections", _TERMINATE_IDLE, params)
         return [_idle(row) for row in rows if row[-1]]
 
     async def backend(self, pid: int) -> BackendQuery | None:
@@ -92,9 +98,11 @@ class PostgresAdmin:
         return BackendQuery(pid=pid_, database=db, user=user, application=app, state=state, query=query or "",
                             query_start=started, duration_s=duration, own_session=bool(own))
 
-    async def cancel(self, pid: int) -> bool:
-        """pg_cancel_backend for one active query of this database; False when there was none to cancel."""
-        rows = await self._rows(f"cancel query of backend {pid}", _CANCEL, {"pid": pid})
+    async def cancel(self, pid: int, query_start: datetime) -> bool:
+        """pg_cancel_backend for one active query of this database, the one started at `query_start` (not
+        the session's next query); False when there was none to cancel."""
+        params = {"pid": pid, "query_start": query_start, "own": OWN_APPLICATIONS}
+        rows = await self._rows(f"cancel query of backend {pid}", _CANCEL, params)
         return bool(rows and rows[0][0])
 
 

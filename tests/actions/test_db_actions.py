@@ -60,10 +60,17 @@ def alive(conn: psycopg.Connection) -> bool:
 class Sleeper:
     """A session running `pg_sleep` in a thread, as the guide's long-running query."""
 
-    def __init__(self, dsn: str, seconds: float) -> None:
-        self.conn = psycopg.connect(dsn, autocommit=True, application_name="test-sleeper", connect_timeout=5)
+    def __init__(self, dsn: str, seconds: float, app: str = "test-sleeper") -> None:
+        self.conn = psycopg.connect(dsn, autocommit=True, application_name=app, connect_timeout=5)
         self.pid = self.conn.info.backend_pid
         self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(seconds,), daemon=True)
+        self._thread.start()
+
+    def again(self, seconds: float) -> None:
+        """The same session's next query, after the first one ended."""
+        self.join()
+        self.error = None
         self._thread = threading.Thread(target=self._run, args=(seconds,), daemon=True)
         self._thread.start()
 
@@ -190,3 +197,67 @@ async def test_database_actions_without_a_database_are_blocked(config: OpsConfig
         action = ACTIONS[name]
         preview = await action.preview(env, config.target("data-processor"), action.parse(raw, config))
         assert preview.blocked and "TARGET_DATABASE_URL" in preview.blocked
+
+
+async def test_terminate_idle_ends_only_the_previewed_sessions_and_never_opsbot_ones(
+        db_env: ActionEnv, db_config: OpsConfig, pg_db: str) -> None:
+    action = ACTIONS["terminate-idle"]
+    target = db_config.target("data-processor")
+    raw = {"older_than": "1s"}
+    with ExitStack() as stack:
+        shown = stack.enter_context(connect(pg_db, "shown"))
+        bots = stack.enter_context(connect(pg_db, "opsbot-diagnosis"))  # another opsbot process' session
+        time.sleep(1.5)
+        preview = await action.preview(db_env, target, action.parse(raw, db_config))
+        assert preview.pinned == {"pids": str(shown.info.backend_pid)}
+        late = stack.enter_context(connect(pg_db, "late"))  # idle and old by execution, but nobody saw it
+        time.sleep(1.5)
+        stored = action.parse({**raw, **preview.pinned}, db_config)  # what the approvals layer stores
+        outcome = await action.execute(db_env, target, stored)
+        assert [int(line.split()[1]) for line in outcome.detail] == [shown.info.backend_pid]
+        assert not alive(shown) and alive(late) and alive(bots)
+
+
+async def test_cancel_query_never_cancels_the_sessions_next_query(db_env: ActionEnv, db_config: OpsConfig,
+                                                                  pg_db: str) -> None:
+    action = ACTIONS["cancel-query"]
+    target = db_config.target("data-processor")
+    running = Sleeper(pg_db, 30)
+    try:
+        running.wait_active(pg_db)
+        preview = await action.preview(db_env, target, action.parse({"pid": str(running.pid)}, db_config))
+        assert preview.pinned["query_start"] == preview.state["query_start"] != ""
+        running.conn.cancel_safe()  # the previewed query ends on its own ...
+        running.again(30)  # ... and the session starts its next one
+        time.sleep(0.1)
+        running.wait_active(pg_db)
+        stored = action.parse({"pid": str(running.pid), **preview.pinned}, db_config)
+        outcome = await action.execute(db_env, target, stored)
+        assert outcome.ok and "no longer running the previewed query" in outcome.summary
+        time.sleep(0.3)
+        assert running.error is None  # the next query still runs
+    finally:
+        running.close()
+
+
+async def test_cancel_query_refuses_opsbot_sessions(db_env: ActionEnv, db_config: OpsConfig, pg_db: str) -> None:
+    action = ACTIONS["cancel-query"]
+    target = db_config.target("data-processor")
+    bots = Sleeper(pg_db, 30, app="opsbot-scheduler")
+    try:
+        bots.wait_active(pg_db)
+        params = action.parse({"pid": str(bots.pid)}, db_config)
+        preview = await action.preview(db_env, target, params)
+        assert preview.blocked and "the bot's own session" in preview.blocked
+        with pytest.raises(ActionError, match="own session"):
+            await action.execute(db_env, target, params)
+        assert bots.error is None
+    finally:
+        bots.close()
+
+
+def test_pinned_params_are_validated(db_config: OpsConfig) -> None:
+    with pytest.raises(ActionError, match="pids must be"):
+        ACTIONS["terminate-idle"].parse({"older_than": "1s", "pids": "12,x"}, db_config)
+    with pytest.raises(ActionError, match="query_start"):
+        ACTIONS["cancel-query"].parse({"pid": "12", "query_start": "yesterday"}, db_config)
