@@ -36,6 +36,7 @@ from bot.sources.errors import SourceError
 from bot.store.approvals import (
     ApprovalRequest,
     ApprovalStore,
+    ApprovalStoreError,
     AuditEntry,
     AuditEvent,
     AuditRecord,
@@ -216,10 +217,10 @@ class Approvals:
         return expired
 
     async def fail_stuck(self) -> list[ApprovalRequest]:
-        """Fail requests left executing by a replica that died (the scheduler's job, like `expire_due`).
-        Anything executing longer than the action lock's TTL is no longer protected by it either."""
+        """Fail requests left approved or executing by a replica that died (the scheduler's job, like
+        `expire_due`). Anything there longer than the action lock's TTL is no longer protected by it either."""
         older_than = timedelta(seconds=self._config.approvals.lock_ttl_s)
-        outcome = "interrupted: the bot stopped while executing; check the target's state before retrying"
+        outcome = "interrupted: the bot stopped while approving or executing; check the target's state before retrying"
         stuck = await self.store.fail_stuck(older_than, outcome)
         for request in stuck:
             await self._trail.record(request, BOT_ACTOR, AuditEvent.FAILED, outcome)
@@ -296,6 +297,33 @@ class Approvals:
         )
         if approved is None:
             return await self._lost_race(request.id, approver)
+        try:
+            return await self._execute_approved(approved, approver, action)
+        except Exception as exc:
+            # Whatever broke between approved and executing, the request must not stay approved forever.
+            failed = await self._fail_approved(approved, approver, exc)
+            if isinstance(exc, ApprovalStoreError):
+                raise  # the caller tells the clicker the database is down
+            return failed
+
+    async def _fail_approved(self, approved: ApprovalRequest, approver: Approver, exc: Exception) -> Decision:
+        """End an approved request failed after an unexpected error; best effort when the store is the problem
+        (`fail_stuck` then catches the row once the action lock's TTL has passed)."""
+        log.exception("approval %s: %s failed before executing", approved.id, approved.action)
+        summary = f"not run: unexpected error before executing ({type(exc).__name__}); see the bot's log"
+        try:
+            failed = await self.store.transition(
+                approved.id, RequestStatus.APPROVED, RequestStatus.FAILED, outcome=summary
+            )
+            stored = failed or await self.store.get(approved.id) or approved
+            if failed is not None:
+                await self._trail.record(failed, approver.id, AuditEvent.FAILED, summary)
+        except ApprovalStoreError as store_exc:
+            log.warning("approval %s: could not record the failure: %s", approved.id, store_exc)
+            stored = replace(approved, status=RequestStatus.FAILED, outcome=summary)
+        return Decision(DecisionKind.FAILED, f"Failed: {summary}", request=stored, outcome=Outcome(False, summary))
+
+    async def _execute_approved(self, approved: ApprovalRequest, approver: Approver, action: Action[Any]) -> Decision:
         second = f"2 of 2 approvals (first: {approved.first_approver})" if approved.first_approver else ""
         await self._trail.record(approved, approver.id, AuditEvent.APPROVED, second)
         target = self._config.target(approved.service)
@@ -320,12 +348,25 @@ class Approvals:
     ) -> Decision:
         status = RequestStatus.SUCCEEDED if outcome.ok else RequestStatus.FAILED
         final = await self.store.transition(request.id, source, status, outcome=outcome.summary)
-        final = final or replace(request, status=status, outcome=outcome.summary)
         event = AuditEvent.SUCCEEDED if outcome.ok else AuditEvent.FAILED
-        await self._trail.record(final, approver.id, event, "; ".join((outcome.summary, *outcome.detail)))
+        detail = "; ".join((outcome.summary, *outcome.detail))
+        if final is None:  # another path settled it first (e.g. fail_stuck): report what is stored, not ours
+            return await self._settled_elsewhere(request, approver, outcome, event, detail)
+        await self._trail.record(final, approver.id, event, detail)
         kind = DecisionKind.SUCCEEDED if outcome.ok else DecisionKind.FAILED
         verb = "Done" if outcome.ok else "Failed"
         return Decision(kind, f"{verb}: {outcome.summary}", request=final, outcome=outcome)
+
+    async def _settled_elsewhere(
+        self, request: ApprovalRequest, approver: Approver, outcome: Outcome, event: AuditEvent, detail: str
+    ) -> Decision:
+        stored = await self.store.get(request.id) or replace(request, status=RequestStatus.FAILED)
+        note = f"{detail} (but the request was already {stored.status}: {stored.outcome or 'no outcome'})"
+        await self._trail.record(stored, approver.id, event, note)
+        kind = DecisionKind.SUCCEEDED if stored.status is RequestStatus.SUCCEEDED else DecisionKind.FAILED
+        message = (f"The action reported: {outcome.summary}; but the request is recorded as {stored.status}"
+                   f"{': ' + stored.outcome if stored.outcome else ''}. Check the target's state.")
+        return Decision(kind, message, request=stored, outcome=outcome)
 
     async def _target_changed(self, request: ApprovalRequest, approver: Approver, changed: list[str]) -> Decision:
         detail = f"target changed since the proposal ({', '.join(changed)})"

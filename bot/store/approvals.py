@@ -203,8 +203,8 @@ class ApprovalStore(Protocol):
         ...
 
     async def fail_stuck(self, older_than: timedelta, outcome: str) -> list[ApprovalRequest]:
-        """Mark requests executing for longer than `older_than` as failed with `outcome`: their replica
-        died mid-execution, and a request must not claim to be running forever."""
+        """Mark requests approved or executing for longer than `older_than` as failed with `outcome`: their
+        replica died mid-approval or mid-execution, and a request must not claim to be running forever."""
         ...
 
     async def append_audit(self, entry: AuditEntry) -> None: ...

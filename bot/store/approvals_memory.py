@@ -22,6 +22,8 @@ from bot.store.approvals import (
     new_request_id,
 )
 
+_STUCK = frozenset({RequestStatus.APPROVED, RequestStatus.EXECUTING})  # a live replica moves on within the TTL
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -132,7 +134,7 @@ class MemoryApprovalStore:
             return [
                 self._put(replace(request, status=RequestStatus.FAILED, updated_at=now, outcome=outcome))
                 for request in list(self._requests.values())
-                if request.status is RequestStatus.EXECUTING and request.updated_at <= now - older_than
+                if request.status in _STUCK and request.updated_at <= now - older_than
             ]
 
     async def append_audit(self, entry: AuditEntry) -> None:

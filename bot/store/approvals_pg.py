@@ -75,7 +75,7 @@ RETURNING *
 """
 _FAIL_STUCK: Final = """
 UPDATE approval_requests SET status = 'failed', updated_at = now(), outcome = %(outcome)s
-WHERE status = 'executing' AND updated_at <= now() - %(older_than)s
+WHERE status IN ('approved', 'executing') AND updated_at <= now() - %(older_than)s
 RETURNING *
 """
 _ATTACH: Final = """

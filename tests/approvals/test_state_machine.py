@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.actions.base import ActionEnv
@@ -341,3 +343,45 @@ async def test_precheck_authorises_without_executing(backend: StoreUnderTest, ac
     assert (await approvals.approve(proposed.request.id, Approver.slack_user(ADMIN_2))).ok
     late = await approvals.precheck(proposed.request.id, Approver.slack_user(ADMIN_2))
     assert late is not None and late.reason is RefusalReason.ALREADY_DECIDED
+
+
+async def test_an_unexpected_error_after_approval_ends_the_request_failed(
+    backend: StoreUnderTest, action_env: ActionEnv
+) -> None:
+    action = scale_action()
+    action.fingerprint_raises = RuntimeError("kube client bug")
+    approvals = make_approvals(backend.store, action, env=action_env)
+    proposed = await approvals.propose("scale", "auth-service", {"replicas": "5"}, requester=EDITOR)
+    decision = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2))
+    assert decision.kind is DecisionKind.FAILED and "RuntimeError" in decision.message
+    stored = await backend.store.get(proposed.request.id)
+    assert stored is not None and stored.status is RequestStatus.FAILED and action.executions == []
+    assert (EDITOR_2, AuditEvent.FAILED) in await _events(backend, proposed.request.id)
+
+
+async def test_fail_stuck_also_ends_requests_left_approved(backend: StoreUnderTest, action_env: ActionEnv) -> None:
+    approvals = make_approvals(backend.store, scale_action(), env=action_env)
+    proposed = await approvals.propose("scale", "auth-service", {"replicas": "5"}, requester=EDITOR)
+    await backend.store.transition(proposed.request.id, RequestStatus.PENDING, RequestStatus.APPROVED, actor=EDITOR_2)
+    assert await backend.store.fail_stuck(timedelta(minutes=5), "interrupted") == []  # a live replica's, just now
+    stuck = await backend.store.fail_stuck(timedelta(0), "interrupted")
+    assert [r.id for r in stuck] == [proposed.request.id] and stuck[0].status is RequestStatus.FAILED
+
+
+async def test_success_is_not_reported_over_a_request_already_marked_failed(
+    backend: StoreUnderTest, action_env: ActionEnv
+) -> None:
+    action = scale_action()
+
+    async def other_replica_gives_up() -> None:
+        await backend.store.fail_stuck(timedelta(0), "interrupted: the bot stopped")
+
+    action.during_execute = other_replica_gives_up
+    approvals = make_approvals(backend.store, action, env=action_env)
+    proposed = await approvals.propose("scale", "auth-service", {"replicas": "5"}, requester=EDITOR)
+    decision = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2))
+    assert decision.kind is DecisionKind.FAILED and "recorded as failed" in decision.message
+    assert decision.request is not None and decision.request.status is RequestStatus.FAILED
+    assert decision.request.outcome == "interrupted: the bot stopped"
+    trail = [r.entry for r in await backend.store.audit() if r.entry.request_id == proposed.request.id]
+    assert "already failed" in trail[-1].detail
