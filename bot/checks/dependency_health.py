@@ -30,8 +30,13 @@ class DependencyHealthCheck:
             facts.append(Fact("circuit breaker", breaker, None, Status.OK if breaker == "closed" else Status.WARN))
         causes: list[Cause] = []
         if "database" in bad_checks:
-            causes.append(Cause("database", "Database connectivity failure", 0.8,
-                                (f"health check database: {bad_checks['database']}",), "High Error Rates"))
+            # What the endpoint says, not a diagnosis: "degraded" may be a lock or a slow query as much as a
+            # lost connection. A long-running query found in pg_stat_activity is the more specific
+            # explanation, so this folds into it when present.
+            state = bad_checks["database"]
+            causes.append(Cause("database", f"Database reported {state} by the health endpoint", 0.8,
+                                (f"health check database: {state}",), "High Error Rates",
+                                supports=("long_running_query",)))
         if bad_deps or {k for k in bad_checks if k != "database"}:
             failing = {**{k: v for k, v in bad_checks.items() if k != "database"}, **bad_deps}
             # A dependency that times out is what the timeout check calls an upstream timeout: one explanation.

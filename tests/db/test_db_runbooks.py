@@ -18,7 +18,7 @@ from bot.model import Status, Symptom
 from bot.runbooks import load_runbooks
 from bot.sandbox.runner import Sandbox
 from bot.wiring import Deps, build_deps
-from tests.db.conditions import eventually, held_connections
+from tests.db.conditions import eventually, held_connections, sleeping_query
 from tests.db.helpers import CONFIG, TARGET
 
 
@@ -27,9 +27,9 @@ def _config(**thresholds: Any) -> OpsConfig:
 
 
 @asynccontextmanager
-async def _deps(dsn: str, tmp_path: Path, refusals: int = 0) -> AsyncIterator[Deps]:
-    """Deps over the healthy sandbox; `refusals` "too many clients" lines appended to one service pod's log."""
-    with Sandbox("healthy") as sandbox:
+async def _deps(dsn: str, tmp_path: Path, refusals: int = 0, scenario: str = "healthy") -> AsyncIterator[Deps]:
+    """Deps over a sandbox scenario; `refusals` "too many clients" lines appended to one service pod's log."""
+    with Sandbox(scenario) as sandbox:
         kubeconfig = sandbox.write_kubeconfig(tmp_path / "kubeconfig")
         settings = Settings(_env_file=None, kubeconfig=str(kubeconfig), metrics_api_url=sandbox.metrics_url,
                             redis_url=None, database_url=None, opsbot_config=None,
@@ -118,3 +118,31 @@ async def test_wiring_builds_the_database_and_cache_sources_only_when_configured
         finally:
             await bare.aclose()
             await full.aclose()
+
+
+async def test_timeout_runbook_names_the_query_behind_the_lock_over_the_health_endpoints_word(
+        pg_db: str, tmp_path: Path) -> None:
+    """upstream-timeouts: data-processor hangs behind a lock in its database. Its health endpoint says the
+    database is degraded; pg_stat_activity shows who holds the lock and who waits. The top cause is the
+    long-running query, with the endpoint's word folded in, and cancelling it is proposed."""
+    with psycopg.connect(pg_db, autocommit=True, connect_timeout=5) as conn:
+        conn.execute("CREATE TABLE batch_jobs (id int PRIMARY KEY, state text)")
+    holder = "LOCK TABLE batch_jobs IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60)"
+    target = CONFIG.target("data-processor")
+    async with _deps(pg_db, tmp_path, scenario="upstream-timeouts") as deps:
+        assert deps.sources.postgres is not None
+        postgres = deps.sources.postgres
+        with sleeping_query(pg_db, 60, app="batch-job", sql=holder) as holder_pid, \
+                sleeping_query(pg_db, 60, app="data-processor", sql="SELECT count(*) FROM batch_jobs"):
+            await eventually(lambda: postgres.long_queries(1.0), lambda queries: len(queries) == 2)
+            result = await diagnose(load_runbooks()[Symptom.TIMEOUT], deps.sources, _config(query_long_s=1.0),
+                                    target)
+    by_check = {f.check: f for f in result.findings}
+    assert by_check["long_queries"].status is Status.WARN
+    health = next(c for c in by_check["dependency_health"].causes if c.key == "database")
+    assert health.title == "Database reported degraded by the health endpoint"
+    top = result.likely_cause
+    assert top is not None and top.key == "long_running_query", result.causes
+    assert "health check database: degraded" in top.evidence
+    assert "Database connectivity failure" not in {c.title for c in result.causes}
+    assert any(p.action == "cancel-query" and p.params["pid"] == str(holder_pid) for p in top.proposals)
