@@ -7,6 +7,8 @@ member of the vocabulary, so nothing typed in chat ever reaches a selector, a qu
 from __future__ import annotations
 
 import difflib
+import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from bot.config import OpsConfig
@@ -114,6 +116,8 @@ def help_text(config: OpsConfig, runnable: frozenset[Symptom]) -> str:
         "*Usage:* `/diagnose SERVICE [SYMPTOM or words]` — e.g. `/diagnose auth-service errors`",
         "`/diagnose jwt TOKEN` — inspect a token privately (parts, alg, expiry); only you see the answer",
         "`/diagnose bundle SERVICE` — compile the support bundle (errors, request IDs, changes, metrics; redacted)",
+        "`/diagnose act ACTION SERVICE [key=value ...]` — propose any remediation (e.g. `debug-logging`, "
+        "`maintenance`, `scale-to-zero`) as approval buttons",
         "*Services:* " + ", ".join(f"`{s}`" for s in sorted(config.services)),
         "*Symptoms and the words I understand:*",
     ]
@@ -133,3 +137,42 @@ def _examples(config: OpsConfig, runnable: frozenset[Symptom]) -> list[str]:
         (f"/diagnose {service}  (no symptom: a quick sweep of the cheap checks, worst first)", Symptom.UNKNOWN),
     ]
     return [text for text, symptom in candidates if symptom in runnable]
+
+
+ACT_WORD = "act"
+# `k=v` as typed in chat: the action's own parser validates the value; this only keeps junk out early.
+_PARAM_KEY = re.compile(r"^[a-z_]{1,32}$")
+_PARAM_VALUE = re.compile(r"^[A-Za-z0-9_.:,+-]{1,64}$")
+MAX_ACT_PARAMS = 4
+
+
+@dataclass(frozen=True)
+class ActCommand:
+    """`/diagnose act ACTION SERVICE [k=v ...]`: propose any remediation as approval buttons in the channel."""
+
+    action: str
+    service: str
+    params: tuple[tuple[str, str], ...] = ()
+
+
+def parse_act(text: str, config: OpsConfig, actions: Collection[str]) -> ActCommand | BadRequest | None:
+    """`act ACTION SERVICE [k=v ...]` as an ActCommand; None when the text is not an act command at all."""
+    words = text.strip()[:MAX_TEXT].split()
+    if not words or words[0].lower() != ACT_WORD or ACT_WORD in config.services:
+        return None
+    usage = ("Usage: `/diagnose act ACTION SERVICE [key=value ...]` — e.g. "
+             "`/diagnose act debug-logging auth-service minutes=15`.")
+    if len(words) < 3:
+        return BadRequest(usage)
+    action, service = words[1].lower(), words[2].lower()
+    if action not in actions:
+        return BadRequest(f"I don't know the action `{words[1][:40]}`. Known: "
+                          + ", ".join(f"`{a}`" for a in sorted(actions)) + ".")
+    if service not in config.services:
+        return BadRequest(_unknown_service(words[2], config))
+    pairs = [word.split("=", 1) for word in words[3:]]
+    if len(pairs) > MAX_ACT_PARAMS or any(
+        len(pair) != 2 or not _PARAM_KEY.match(pair[0]) or not _PARAM_VALUE.match(pair[1]) for pair in pairs
+    ):
+        return BadRequest(f"Parameters are `key=value` words (letters, digits, `.:,+-_`). {usage}")
+    return ActCommand(action, service, tuple((key, value) for key, value in pairs))

@@ -130,6 +130,11 @@ class Remediation:
     def read_only(self) -> bool:
         return self._config.read_only
 
+    @property
+    def action_names(self) -> frozenset[str]:
+        """What `/diagnose act` may propose."""
+        return frozenset(self._actions)
+
     # -- offering -----------------------------------------------------------------------------------
     async def offer(self, diag: Diagnosis, requester: str, channel: str | None = None) -> list[Offer]:
         """Store a request for each distinct action the top causes propose; nothing when read-only."""

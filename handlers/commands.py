@@ -1,4 +1,7 @@
-"""`/diagnose`: ephemeral ack at once, a root message in the channel, findings in its thread."""
+"""`/diagnose`: ephemeral ack at once, a root message in the channel, findings in its thread.
+
+`/diagnose act ACTION SERVICE [k=v ...]` proposes any remediation (also those no diagnosis proposes, e.g.
+debug-logging or maintenance) through the core, and posts its approval button in the channel."""
 
 from __future__ import annotations
 
@@ -11,22 +14,28 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import telemetry
+from bot.approvals import ProposalError
 from bot.diagnose_request import (
+    ActCommand,
     BadRequest,
     BundleCommand,
     DiagnoseRequest,
     HelpRequest,
     JwtRequest,
     help_text,
+    parse_act,
     parse_bundle,
     parse_diagnose,
 )
 from bot.jwt_inspect import inspect_text
 from bot.remediation import Remediation
+from bot.render.approval_blocks import mention, proposal_message
 from bot.render.blocks import error_message, root_done_message, root_message
 from bot.render.bundle_blocks import with_bundle_button
+from bot.store.approvals import ApprovalStoreError
 from bot.wiring import Deps
 from handlers import bundle
+from handlers.actions import settle_message
 from handlers.proposals import post_findings
 from handlers.slack_posting import post, slack_error_reason, update
 
@@ -37,6 +46,11 @@ def register(app: AsyncApp, deps: Deps, flow: Remediation | None = None) -> None
     async def diagnose_command(
         ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
     ) -> None:
+        act = parse_act(str(command.get("text", "")), deps.config, flow.action_names if flow else frozenset())
+        if act is not None:
+            await answer_act(ack, respond, client, flow, act, channel=str(command["channel_id"]),
+                             user=str(command["user_id"]))
+            return
         bundle_command = parse_bundle(str(command.get("text", "")), deps.config)
         if isinstance(bundle_command, BundleCommand):
             await bundle.answer_command(deps, ack, respond, client, bundle_command,
@@ -69,6 +83,43 @@ def register(app: AsyncApp, deps: Deps, flow: Remediation | None = None) -> None
 
     app.command("/diagnose")(diagnose_command)
     bundle.register(app, deps)  # the "Compile support bundle" button under a diagnosis
+
+
+async def answer_act(
+    ack: AsyncAck,
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    flow: Remediation | None,
+    act: ActCommand | BadRequest,
+    *,
+    channel: str,
+    user: str,
+) -> None:
+    """Propose through the core, then post the buttons message in the channel (as the demo's `propose`)."""
+    if isinstance(act, BadRequest) or flow is None:
+        await ack(text=act.message if isinstance(act, BadRequest) else "Actions are not offered by this bot.")
+        telemetry.COMMANDS.labels("/diagnose", "rejected").inc()
+        return
+    await ack(text=f"Proposing *{act.action}* on *{act.service}* — the approval button follows in the channel.")
+    telemetry.COMMANDS.labels("/diagnose", "act").inc()
+    try:
+        proposed = await flow.approvals.propose(act.action, act.service, dict(act.params), user, channel=channel)
+    except ProposalError as exc:
+        await respond(text=f"Not proposed: {exc}", response_type="ephemeral")
+        return
+    except ApprovalStoreError as exc:
+        log.warning("act %s on %s: the approvals store failed: %s", act.action, act.service, exc)
+        await respond(text="The approvals database is unavailable; nothing was proposed. Try again shortly.",
+                      response_type="ephemeral")
+        return
+    try:
+        ts = await post(client, channel, proposal_message(proposed, f"{mention(user)} asks for approval:"))
+    except SlackApiError as exc:
+        await respond(text=f"Proposed, but I could not post it: {slack_error_reason(exc)}", response_type="ephemeral")
+        return
+    await flow.attach([proposed], channel, ts)
+    for old in proposed.superseded:
+        await settle_message(client, old, "Superseded by a newer proposal — nothing was changed.")
 
 
 async def run_diagnosis(

@@ -181,3 +181,18 @@ def post_button_message(fake_slack: FakeSlack, blocks: list[dict[str, Any]], thr
     return fake_slack.add_message(CHANNEL_ID, "Proposed action", user=BOT_USER_ID, blocks=blocks,
                                   bot_id="B0CHATBOT", thread_ts=thread_ts)
 
+
+
+def act(bot: BotProcess, fake_slack: FakeSlack, text: str, user: str) -> Button:
+    """`/diagnose act ...` as `user`; returns the approval button the bot posted in the channel for it."""
+
+    def asks(call: Call) -> bool:
+        return "asks for approval" in json.dumps(call.params)
+
+    seen = sum(1 for call in fake_slack.calls("chat.postMessage") if asks(call))
+    response = post_signed(bot.events_url, SIGNING_SECRET, slash_command_body(f"act {text}", user_id=user))
+    assert response.status_code == 200, response.text
+    posted = fake_slack.wait_for("chat.postMessage", asks, count=seen + 1, timeout=30)
+    message = fake_slack.message(CHANNEL_ID, str(posted[-1].response["ts"]))
+    assert message is not None and "thread_ts" not in message  # in the channel, not in someone's thread
+    return Button(message, next(review_buttons(message)))

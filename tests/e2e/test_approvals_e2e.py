@@ -41,6 +41,7 @@ from tests.e2e.approval_steps import (
     OPS_CONFIG,
     VIEWER,
     Button,
+    act,
     add_people,
     approve,
     click,
@@ -58,7 +59,7 @@ from tests.e2e.approval_steps import (
 )
 from tests.e2e.botproc import BotProcess
 from tests.e2e.conftest import bot_env
-from tests.fakes.signing import ALICE, CHANNEL_ID
+from tests.fakes.signing import ALICE, CHANNEL_ID, SIGNING_SECRET, post_signed, slash_command_body
 from tests.fakes.slack_api import FakeSlack
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -494,3 +495,32 @@ def test_an_expired_request_refuses_and_says_so_in_the_message(
     assert "expired" in str(ephemeral_to(fake_slack, BOB).params["text"])
     assert "Expired at" in settled_text(fake_slack, str(button.message["ts"]))
     assert cluster_writes(sandbox) == []
+
+
+def test_debug_logging_and_maintenance_are_proposed_and_approved_from_slack(
+    bot: BotProcess, platform: Platform, fake_slack: FakeSlack, sandbox: Sandbox
+) -> None:
+    debug = act(bot, fake_slack, "debug-logging auth-service minutes=15", ALICE)
+    assert f"<@{ALICE}> asks for approval" in json.dumps(debug.message["blocks"])
+    approve(bot, fake_slack, debug, BOB)
+    assert f"Approved by <@{BOB}>" in settled_text(fake_slack, str(debug.message["ts"]))
+    container = deployment(sandbox)["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "LOG_LEVEL", "value": "DEBUG"} in container["env"]
+    assert request_status(platform.database_url, debug.request_id) == "succeeded"
+
+    maintenance = act(bot, fake_slack, "maintenance api-gateway mode=on", ADMIN)
+    approve(bot, fake_slack, maintenance, ADMIN)  # high risk: the first of two approvals
+    ephemeral_to(fake_slack, ADMIN)
+    assert sandbox.cluster.get("ConfigMap", "default", "maintenance-mode") is None
+    approve(bot, fake_slack, maintenance, ADMIN_2)
+    assert f"Approved by <@{ADMIN_2}>" in settled_text(fake_slack, str(maintenance.message["ts"]))
+    assert sandbox.cluster.get("ConfigMap", "default", "maintenance-mode") is not None
+
+
+def test_act_refuses_bad_input_privately(bot: BotProcess, fake_slack: FakeSlack) -> None:
+    response = post_signed(bot.events_url, SIGNING_SECRET, slash_command_body("act reboot auth-service", user_id=BOB))
+    assert response.status_code == 200 and "I don't know the action `reboot`" in response.text
+    bad = post_signed(bot.events_url, SIGNING_SECRET, slash_command_body("act scale auth-service replicas=$(x)",
+                                                                        user_id=BOB))
+    assert "key=value" in bad.text
+    assert fake_slack.calls("chat.postMessage") == []
