@@ -234,13 +234,14 @@ class Remediation:
 
     # -- verification -------------------------------------------------------------------------------
     def verify_symptom(self, request: ApprovalRequest) -> Symptom | None:
-        """The action's own symptom when a runbook exists for it, else the proposing diagnosis' symptom."""
+        """The symptom the proposing diagnosis was about (what the people asked to fix), else the action's own
+        (a proposal made elsewhere: another replica, the CLI, `/diagnose act`); None without a runbook."""
+        origin = self._proposed_on.get(request.id)
+        if origin is not None and origin.symptom in self._runbooks:
+            return origin.symptom
         action = self._actions.get(request.action)
         own = action.verify_symptom if action is not None else None
-        if own is not None and own in self._runbooks:
-            return own
-        origin = self._proposed_on.get(request.id)
-        return origin.symptom if origin is not None and origin.symptom in self._runbooks else None
+        return own if own is not None and own in self._runbooks else None
 
     async def _take_baseline(self, request: ApprovalRequest) -> None:
         symptom = self.verify_symptom(request)

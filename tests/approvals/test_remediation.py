@@ -5,7 +5,7 @@ a timed change's revert run by the bot when due."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -156,3 +156,15 @@ async def test_a_timed_change_is_reverted_by_the_bot_when_due(sandbox: Sandbox, 
     finally:
         await made.flow.cancel_pending()
         await made.deps.aclose()
+
+
+async def test_verification_re_checks_the_symptom_the_diagnosis_was_about(flow: Flow) -> None:
+    # A rollback proposed by a latency diagnosis is judged on latency, not on rollback's own error rate.
+    diag = await flow.deps.diagnose("auth-service", Symptom.HIGH_ERROR_RATE)
+    [offer] = await flow.flow.offer(replace(diag, symptom=Symptom.HIGH_LATENCY), EDITOR)
+    assert offer.proposed is not None
+    assert flow.flow.verify_symptom(offer.proposed.request) is Symptom.HIGH_LATENCY
+    elsewhere = await flow.deps.approvals.propose("restart", "auth-service", {}, ADMIN)
+    assert flow.flow.verify_symptom(elsewhere.request) is Symptom.HIGH_LATENCY  # restart's own symptom
+    rollback = await flow.deps.approvals.propose("rollback", "business-logic", {}, ADMIN)
+    assert flow.flow.verify_symptom(rollback.request) is Symptom.HIGH_ERROR_RATE
