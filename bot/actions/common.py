@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -12,18 +14,28 @@ from bot.sources.admin_records import DeploymentSpecView
 DRY_RUN_NOTE = "OPSBOT_DRY_RUN is on: nothing was executed."
 
 
-def deployment_state(deployment: DeploymentSpecView) -> dict[str, str]:
-    """What a deployment proposal is made on: a new rollout or a spec change makes it stale."""
-    return {
+def deployment_state(deployment: DeploymentSpecView, *, replicas: bool = False) -> dict[str, str]:
+    """What a deployment proposal is made on: a new rollout (revision) or another pod template makes it
+    stale. The replica count only matters to actions about replicas (`replicas=True`): an autoscaler moves
+    it all the time, and neither it nor the generation it bumps says anything about a template change."""
+    state = {
         "deployment": deployment.name,
-        "generation": str(deployment.generation),
         "revision": str(deployment.revision or 0),
-        "replicas": str(deployment.replicas),
+        "template": template_hash(deployment.template),
     }
+    if replicas:
+        state["replicas"] = str(deployment.replicas)
+    return state
 
 
-async def deployment_fingerprint(env: ActionEnv, target: Target) -> Mapping[str, str]:
-    return deployment_state(await env.kube.deployment(target))
+def template_hash(template: Mapping[str, object]) -> str:
+    """A short stable digest of the pod template (wire format, keys sorted)."""
+    text = json.dumps(template, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+async def deployment_fingerprint(env: ActionEnv, target: Target, *, replicas: bool = False) -> Mapping[str, str]:
+    return deployment_state(await env.kube.deployment(target), replicas=replicas)
 
 
 async def rollout_settled(env: ActionEnv, target: Target) -> bool:

@@ -39,7 +39,7 @@ class RestoreReplicas:
 
     async def preview(self, env: ActionEnv, target: Target, params: NoParams) -> Preview:
         deployment = await env.kube.deployment(target)
-        state = deployment_state(deployment)
+        state = deployment_state(deployment, replicas=True)
         blocked = _not_restorable(deployment)
         if blocked:
             return Preview(summary=f"Cannot restore {target.deployment}", state=state, blocked=blocked)
@@ -54,7 +54,7 @@ class RestoreReplicas:
         )
 
     async def fingerprint(self, env: ActionEnv, target: Target, params: NoParams) -> Mapping[str, str]:
-        return await deployment_fingerprint(env, target)
+        return await deployment_fingerprint(env, target, replicas=True)
 
     async def execute(self, env: ActionEnv, target: Target, params: NoParams) -> Outcome:
         deployment = await env.kube.deployment(target)

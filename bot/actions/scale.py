@@ -45,18 +45,18 @@ class Scale:
         deployment = await env.kube.deployment(target)
         if deployment.replicas == params.replicas:
             return Preview(summary=f"{target.deployment} already runs {params.replicas} replicas; nothing to change",
-                           state=deployment_state(deployment))
+                           state=deployment_state(deployment, replicas=True))
         accepted = await env.kube.scale(target, params.replicas, dry_run=True)
         note = _autoscaler_note(await env.kube.hpa(target), params.replicas)
         return Preview(
             summary=f"Scale {target.deployment} from {deployment.replicas} to {accepted} replicas",
             changes=(f"deployment/{target.deployment} spec.replicas: {deployment.replicas} -> {accepted}"
                      " (server dry run accepted)",) + ((note,) if note else ()),
-            state=deployment_state(deployment),
+            state=deployment_state(deployment, replicas=True),
         )
 
     async def fingerprint(self, env: ActionEnv, target: Target, params: ScaleParams) -> Mapping[str, str]:
-        return await deployment_fingerprint(env, target)
+        return await deployment_fingerprint(env, target, replicas=True)
 
     async def execute(self, env: ActionEnv, target: Target, params: ScaleParams) -> Outcome:
         before = (await env.kube.deployment(target)).replicas

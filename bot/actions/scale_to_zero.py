@@ -33,7 +33,7 @@ class ScaleToZero:
 
     async def preview(self, env: ActionEnv, target: Target, params: NoParams) -> Preview:
         deployment = await env.kube.deployment(target)
-        state = deployment_state(deployment)
+        state = deployment_state(deployment, replicas=True)
         if deployment.replicas == 0:
             recorded = deployment.annotations.get(REPLICAS_BEFORE)
             note = f" (restore-replicas would bring back {recorded})" if recorded else ""
@@ -49,7 +49,7 @@ class ScaleToZero:
         )
 
     async def fingerprint(self, env: ActionEnv, target: Target, params: NoParams) -> Mapping[str, str]:
-        return await deployment_fingerprint(env, target)
+        return await deployment_fingerprint(env, target, replicas=True)
 
     async def execute(self, env: ActionEnv, target: Target, params: NoParams) -> Outcome:
         deployment = await env.kube.deployment(target)

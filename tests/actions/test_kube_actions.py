@@ -117,7 +117,21 @@ async def test_fingerprint_changes_after_a_new_rollout(env: ActionEnv, config: O
 
     await ACTIONS["restart"].execute(env, target, ACTIONS["restart"].parse({}, config))
     stale = changed_keys(preview.state, await action.fingerprint(env, target, params))
-    assert "generation" in stale
+    assert "template" in stale and "revision" in stale
+
+
+async def test_an_autoscaler_does_not_make_template_proposals_stale(env: ActionEnv, config: OpsConfig,
+                                                                     sandbox: Sandbox) -> None:
+    restart, restart_params, target = prepared(config, "restart", "auth-service")
+    scale, scale_params, _ = prepared(config, "scale", "auth-service", {"replicas": "9"})
+    restart_preview = await restart.preview(env, target, restart_params)
+    scale_preview = await scale.preview(env, target, scale_params)
+    with sandbox.cluster.lock:  # what an HPA does: spec.replicas moves (and with it the generation)
+        current = deployment(sandbox, "auth-service")
+        current["spec"]["replicas"] = int(current["spec"]["replicas"]) + 2
+        sandbox.cluster.update(current)
+    assert changed_keys(restart_preview.state, await restart.fingerprint(env, target, restart_params)) == []
+    assert changed_keys(scale_preview.state, await scale.fingerprint(env, target, scale_params)) == ["replicas"]
 
 
 async def test_delete_pod_only_deletes_a_pod_of_the_service(env: ActionEnv, config: OpsConfig,
