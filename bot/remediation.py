@@ -314,10 +314,10 @@ class Remediation:
         await asyncio.sleep(max(0.0, (due - self._clock()).total_seconds()))
         try:
             proposed = await self.approvals.propose(
-                revert.action, request.service, revert.params, BOT_ACTOR, channel=request.channel
+                revert.action, request.service, revert.params, BOT_ACTOR, channel=request.channel, system=True
             )
-            # The bot acts on what a person already approved, as a local operator would: audited, not gated.
-            decision = await self.approvals.approve(proposed.request.id, Approver(id=BOT_ACTOR, local=True))
+            # The bot acts on what a person already approved: audited, not gated, not stopped by read-only.
+            decision = await self.approvals.approve(proposed.request.id, Approver.bot_system(BOT_ACTOR))
         except (ProposalError, SourceError) as exc:
             log.warning("timed revert of %s on %s could not run: %s", request.action, request.service, exc)
             return

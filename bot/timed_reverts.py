@@ -94,10 +94,10 @@ class TimedReverts:
             origin = await self._origin(due)
             proposed = await self._approvals.propose(
                 due.action, due.service, {REVERT_PARAM: "true"}, BOT_ACTOR,
-                channel=origin.channel if origin else None,
+                channel=origin.channel if origin else None, system=True,
             )
-            # The bot acts on what a person already approved, as a local operator would: audited, not gated.
-            decision = await self._approvals.approve(proposed.request.id, Approver(id=BOT_ACTOR, local=True))
+            # The bot acts on what a person already approved: audited, not gated, not stopped by read-only.
+            decision = await self._approvals.approve(proposed.request.id, Approver.bot_system(BOT_ACTOR))
         except (ProposalError, SourceError, ActionError, ApprovalStoreError) as exc:
             log.warning("timed revert of %s on %s could not run: %s", due.action, due.service, exc)
             return False

@@ -24,6 +24,7 @@ class Approver:
     id: str
     groups: frozenset[str] = frozenset()
     local: bool = False
+    system: bool = False  # the bot itself carrying out what people approved (a timed revert)
 
     @classmethod
     def slack_user(cls, user_id: str, groups: frozenset[str] | set[str] = frozenset()) -> Approver:
@@ -32,6 +33,12 @@ class Approver:
     @classmethod
     def local_operator(cls, login: str) -> Approver:
         return cls(id=f"{LOCAL_PREFIX}{login}", local=True)
+
+    @classmethod
+    def bot_system(cls, bot_id: str = "opsbot") -> Approver:
+        """The bot running the revert of a change people approved: not gated, audited, and let through
+        read-only mode (which stops new changes, not the undoing of old ones)."""
+        return cls(id=bot_id, local=True, system=True)
 
 
 @dataclass(frozen=True)

@@ -111,11 +111,13 @@ class Approvals:
         *,
         channel: str | None = None,
         message_ts: str | None = None,
+        system: bool = False,
     ) -> Proposed:
         """Preview and store a pending request (the button's value is `.request.id`). Older pending
         requests of the same action on the same service are superseded. Raises BadProposal (bad input)
-        or ProposalRefused (read-only mode, blocked preview, source down)."""
-        if self._config.read_only:
+        or ProposalRefused (read-only mode, blocked preview, source down). `system` is the bot's own
+        timed revert, which read-only mode lets through (audited as such)."""
+        if self._config.read_only and not system:
             raise ProposalRefused("The bot is in read-only mode (ops config read_only): no actions are offered.")
         _, preview = await self.preview(action_name, service, raw)
         if preview.blocked:
@@ -124,7 +126,8 @@ class Approvals:
         params = {**raw, **preview.pinned}  # what was previewed is what an approval executes
         new = NewRequest(action_name, service, params, dict(preview.state), requester, ttl, channel, message_ts)
         request, superseded = await self.store.create(new)
-        await self._trail.record(request, requester, AuditEvent.PROPOSED, preview.summary)
+        note = " (system revert, allowed in read-only mode)" if system and self._config.read_only else ""
+        await self._trail.record(request, requester, AuditEvent.PROPOSED, preview.summary + note)
         for old in superseded:
             await self._trail.record(old, BOT_ACTOR, AuditEvent.SUPERSEDED, f"replaced by {request.id}")
         return Proposed(request=request, preview=preview, superseded=tuple(superseded))
@@ -241,7 +244,7 @@ class Approvals:
         if _elsewhere(request, channel, message_ts):
             message = "This button does not belong to the message the request was posted in."
             return await self._trail.refuse(request, approver, RefusalReason.WRONG_MESSAGE, message)
-        if self._config.read_only:
+        if self._config.read_only and not approver.system:
             message = "The bot is in read-only mode (ops config read_only): nothing is executed."
             return await self._trail.refuse(request, approver, RefusalReason.READ_ONLY, message)
         action = self._actions.get(request.action)

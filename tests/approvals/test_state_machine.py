@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.actions.base import ActionEnv
+from bot.actions.base import ActionEnv, Risk
 from bot.approvals import Approver, BadProposal, DecisionKind, ProposalRefused, RefusalReason
 from bot.config import ActionApproval, ApprovalsConfig
 from bot.store.approvals import AuditEvent, RequestStatus
@@ -23,6 +23,7 @@ from tests.approvals.conftest import (
     role_config,
     scale_action,
 )
+from tests.approvals.fakes import RecordingAction
 
 
 async def _events(backend: StoreUnderTest, request_id: str) -> list[tuple[str, AuditEvent]]:
@@ -385,3 +386,17 @@ async def test_success_is_not_reported_over_a_request_already_marked_failed(
     assert decision.request.outcome == "interrupted: the bot stopped"
     trail = [r.entry for r in await backend.store.audit() if r.entry.request_id == proposed.request.id]
     assert "already failed" in trail[-1].detail
+
+
+async def test_read_only_mode_lets_the_bots_own_reverts_through(backend: StoreUnderTest, action_env: ActionEnv) -> None:
+    action = RecordingAction(name="debug-logging", risk=Risk.MEDIUM, default_role="editor")
+    approvals = make_approvals(backend.store, action, env=action_env, config=role_config(read_only=True))
+    with pytest.raises(ProposalRefused, match="read-only"):
+        await approvals.propose("debug-logging", "auth-service", {"revert": "true"}, requester="opsbot")
+    proposed = await approvals.propose("debug-logging", "auth-service", {"revert": "true"}, "opsbot", system=True)
+    person = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR))
+    assert person.reason is RefusalReason.READ_ONLY and action.executions == []
+    done = await approvals.approve(proposed.request.id, Approver.bot_system())
+    assert done.kind is DecisionKind.SUCCEEDED and len(action.executions) == 1
+    proposed_rows = [r.entry for r in await backend.store.audit() if r.entry.event is AuditEvent.PROPOSED]
+    assert "system revert, allowed in read-only mode" in proposed_rows[-1].detail
