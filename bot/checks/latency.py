@@ -48,12 +48,16 @@ class LatencyCheck:
         if stats.requests == 0:
             return Finding(self.name, self.title, Status.NO_DATA, f"No requests in the last {stats.period}.",
                            guide_section=self.guide_section)
-        status = p95_status(stats.p95_ms, ctx)
+        p95 = p95_status(stats.p95_ms, ctx)
+        p99 = p99_status(stats.p99_ms, ctx)
+        # The worse of the two: a tail can go bad while the P95 still looks fine (a lock, a slow callee).
+        status = max(p95, p99, key=lambda s: s.rank)
         warn, crit = ctx.thresholds.latency_p95_warn_ms, ctx.thresholds.latency_p95_crit_ms
+        warn99, crit99 = ctx.thresholds.latency_p99_warn_ms, ctx.thresholds.latency_p99_crit_ms
         facts = [
             Fact("p50", _ms(stats.p50_ms)),
-            Fact("p95", _ms(stats.p95_ms), f"warn {_ms(warn)}, crit {_ms(crit)}", status),
-            Fact("p99", _ms(stats.p99_ms)),
+            Fact("p95", _ms(stats.p95_ms), f"warn {_ms(warn)}, crit {_ms(crit)}", p95),
+            Fact("p99", _ms(stats.p99_ms), f"warn {_ms(warn99)}, crit {_ms(crit99)}", p99),
             Fact("requests", f"{stats.requests:,} in {stats.period}"),
         ]
         lines = [_dependency_line(d, ctx) for d in evidence.dependencies]
@@ -61,8 +65,9 @@ class LatencyCheck:
                   for d in evidence.dependencies if d.stats is not None]
         where = "above the" if stats.p95_ms >= warn else "below the"
         summary = (f"P95 {_ms(stats.p95_ms)} over {stats.period} ({where} {_ms(warn)} alert line"
-                   f"{'; the guide calls >' + _ms(crit) + ' the symptom' if status is Status.CRIT else ''}); "
-                   f"P50 {_ms(stats.p50_ms)}, P99 {_ms(stats.p99_ms)}.")
+                   f"{'; the guide calls >' + _ms(crit) + ' the symptom' if p95 is Status.CRIT else ''}); "
+                   f"P50 {_ms(stats.p50_ms)}, P99 {_ms(stats.p99_ms)}"
+                   f"{_tail_words(p99, warn99, crit99)}.")
         causes = () if status is Status.OK else self._slow_dependencies(evidence, ctx)
         return Finding(self.name, self.title, status, summary, facts=tuple(facts), evidence=tuple(lines),
                        causes=causes, guide_section=self.guide_section)
@@ -95,6 +100,22 @@ class LatencyCheck:
                 supports=("upstream_timeout",),
             ),
         )
+
+
+def p99_status(p99_ms: float, ctx: CheckContext) -> Status:
+    if p99_ms >= ctx.thresholds.latency_p99_crit_ms:
+        return Status.CRIT
+    if p99_ms >= ctx.thresholds.latency_p99_warn_ms:
+        return Status.WARN
+    return Status.OK
+
+
+def _tail_words(status: Status, warn_ms: float, crit_ms: float) -> str:
+    if status is Status.CRIT:
+        return f" (above the {_ms(crit_ms)} P99 line)"
+    if status is Status.WARN:
+        return f" (above the {_ms(warn_ms)} P99 line)"
+    return ""
 
 
 def p95_status(p95_ms: float, ctx: CheckContext) -> Status:

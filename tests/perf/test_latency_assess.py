@@ -1,6 +1,12 @@
 """`latency` assess: P95 against the guide's 150/200 ms, and slow dependencies named as the cause."""
 
+from dataclasses import replace
+
+import pytest
+from pydantic import ValidationError
+
 from bot.checks.latency import DependencyLatency, LatencyCheck, LatencyEvidence
+from bot.config import Thresholds
 from bot.model import Status
 from bot.sources.records import LatencyStats
 from tests.perf.records import ctx
@@ -21,6 +27,31 @@ def test_p95_against_the_alert_and_symptom_lines() -> None:
     assert "480 ms" in crit.summary and "150 ms" in crit.summary and ">200 ms" in crit.summary
     p95 = next(f for f in crit.facts if f.label == "p95")
     assert p95.threshold == "warn 150 ms, crit 200 ms" and p95.status is Status.CRIT
+
+
+def test_a_bad_tail_under_a_fine_p95_is_judged_on_its_own_line() -> None:
+    def stats(p99: float) -> LatencyStats:
+        return LatencyStats("data-processor", "15m", 10_000, p50_ms=40, p95_ms=120, p99_ms=p99)
+
+    assert CHECK.assess(LatencyEvidence(stats(299)), ctx()).status is Status.OK
+    warn = CHECK.assess(LatencyEvidence(stats(300)), ctx())
+    assert warn.status is Status.WARN and "P99 300 ms (above the 300 ms P99 line)" in warn.summary
+    crit = CHECK.assess(LatencyEvidence(stats(41_000)), ctx())
+    assert crit.status is Status.CRIT  # the worse of P95 (ok) and P99 (crit)
+    facts = {f.label: f for f in crit.facts}
+    assert facts["p95"].status is Status.OK
+    assert facts["p99"].status is Status.CRIT and facts["p99"].threshold == "warn 300 ms, crit 500 ms"
+    assert "the guide calls" not in crit.summary  # the guide's symptom line is about P95, which is fine here
+
+
+def test_the_p99_lines_are_configurable_and_ordered() -> None:
+    strict = ctx()
+    strict = replace(strict, thresholds=strict.thresholds.model_copy(update={"latency_p99_warn_ms": 100.0,
+                                                                             "latency_p99_crit_ms": 150.0}))
+    finding = CHECK.assess(LatencyEvidence(LatencyStats("x", "15m", 10, 40, 120, 160)), strict)
+    assert finding.status is Status.CRIT
+    with pytest.raises(ValidationError, match="latency_p99_warn_ms must not exceed"):
+        Thresholds(latency_p99_warn_ms=600, latency_p99_crit_ms=500)
 
 
 def test_no_requests_is_no_data() -> None:
