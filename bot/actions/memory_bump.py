@@ -27,13 +27,25 @@ BUMP_UNTIL = "opsbot.io/memory-bump-until"
 
 
 def _refusal(deployment: DeploymentSpecView, target: Target, params: TimedParams) -> str | None:
-    """Why this bump must not run: not an increase, or below what the container requests."""
+    """Why this bump must not run: the container has no limit (any limit would cut it), the value is not
+    above the limit before a bump (the recorded one while a bump is active), it would lower an active
+    bump, or it is below what the container requests."""
     container = deployment.container(target.deployment)
     wanted = memory_bytes(params.value)
-    if container.memory_limit and LIMIT_BEFORE not in deployment.annotations \
-            and wanted <= quantity_bytes(container.memory_limit):
+    current = container.memory_limit
+    if not current:
+        return (f"{container.name} has no memory limit (unlimited): setting {params.value} would cut it, "
+                "not raise it")
+    recorded = deployment.annotations.get(LIMIT_BEFORE)  # set while a bump is active
+    if recorded is None and wanted <= quantity_bytes(current):
         return (f"memory-bump only raises the limit: {params.value} is not above the current "
-                f"{container.memory_limit} of {container.name}")
+                f"{current} of {container.name}")
+    if recorded not in (None, UNSET) and wanted <= quantity_bytes(recorded):
+        return (f"memory-bump only raises the limit: {params.value} is not above {recorded}, the limit of "
+                f"{container.name} before the active bump")
+    if recorded is not None and wanted < quantity_bytes(current):
+        return (f"memory-bump only raises the limit: {params.value} is below the active bump's {current} "
+                f"of {container.name}")
     if container.memory_request and wanted < quantity_bytes(container.memory_request):
         return f"{params.value} is below the container's memory request {container.memory_request}"
     return None

@@ -273,6 +273,34 @@ async def test_memory_bump_and_its_revert(env: ActionEnv, config: OpsConfig, san
     assert LIMIT_BEFORE not in deployment(sandbox, "business-logic")["metadata"]["annotations"]
 
 
+async def test_memory_bump_never_lowers_a_limit(env: ActionEnv, config: OpsConfig, sandbox: Sandbox) -> None:
+    action, target = ACTIONS["memory-bump"], config.target("business-logic")
+    await action.execute(env, target, action.parse({"limit": "4Gi"}, config))  # active bump: 2Gi -> 4Gi
+    for limit, reason in (("3Gi", "below the active bump's 4Gi"), ("2Gi", "before the active bump")):
+        params = action.parse({"limit": limit}, config)
+        preview = await action.preview(env, target, params)
+        assert preview.blocked and reason in preview.blocked
+        with pytest.raises(ActionError, match="only raises"):
+            await action.execute(env, target, params)
+        assert app_container(sandbox, "business-logic")["resources"]["limits"]["memory"] == "4Gi"
+    assert (await action.execute(env, target, action.parse({"limit": "6Gi"}, config))).ok  # a real raise
+    assert deployment(sandbox, "business-logic")["metadata"]["annotations"][LIMIT_BEFORE] == "2Gi"
+
+
+async def test_memory_bump_refuses_a_container_without_a_limit(env: ActionEnv, config: OpsConfig,
+                                                                sandbox: Sandbox) -> None:
+    with sandbox.cluster.lock:
+        current = deployment(sandbox, "business-logic")
+        del current["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"]
+        sandbox.cluster.update(current)
+    action, params, target = prepared(config, "memory-bump", "business-logic", {"limit": "8Gi"})
+    preview = await action.preview(env, target, params)
+    assert preview.blocked and "no memory limit (unlimited)" in preview.blocked
+    with pytest.raises(ActionError, match="unlimited"):
+        await action.execute(env, target, params)
+    assert "memory" not in app_container(sandbox, "business-logic")["resources"]["limits"]
+
+
 @pytest.mark.parametrize(("raw", "message"), [
     ({"limit": "16Gi"}, "exceeds the allowed maximum 8Gi"),
     ({"limit": "lots"}, "not a memory size"),
