@@ -136,10 +136,16 @@ class ClockSkewCheck:
         ahead = max(nodes, key=lambda n: n.gap_s)
         status = _node_status(ahead.gap_s, leeway)
         facts = (*pod_finding.facts, Fact("node clock ahead (at least)", f"{max(ahead.gap_s, 0):.1f} s ({ahead.node})",
-                                          f"±{leeway:g} s", status))
+                                          f"{leeway:g} s", status))
         lines = (*pod_finding.evidence, *(_node_line(n, leeway) for n in nodes))
-        worst = max(pod_finding.status, status, key=lambda s: s.rank)
-        if status.rank <= pod_finding.status.rank or status is Status.OK:
+        # Lines without an application timestamp leave the in-pod measure nothing to judge; the node measure
+        # still judged, so its verdict stands rather than "no data".
+        worst = status if pod_finding.status is Status.NO_DATA else max(pod_finding.status, status,
+                                                                          key=lambda s: s.rank)
+        if status is Status.OK:
+            summary = f"{pod_finding.summary} No node clock is ahead of the API server's by more than {leeway / 2:g} s."
+            return replace(pod_finding, status=worst, summary=summary, facts=facts, evidence=lines)
+        if status.rank <= pod_finding.status.rank:
             return replace(pod_finding, status=worst, facts=facts, evidence=lines)
         summary = (f"Node {ahead.node}'s clock is at least {ahead.gap_s:.1f} s ahead of the API server's; "
                    f"JWT leeway is {leeway:g} s. " + pod_finding.summary)

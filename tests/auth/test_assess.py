@@ -299,6 +299,13 @@ def test_a_node_clock_ahead_is_seen_though_in_pod_timestamps_agree() -> None:
                for line in finding.evidence)
 
 
+def test_the_node_measure_judges_when_no_line_carries_an_application_timestamp() -> None:
+    bare = replace(PodClock("auth-1", "node-a", ()), newest=SERVER_NOW - timedelta(seconds=2))
+    finding = ClockSkewCheck().assess(ClockEvidence((bare,), (), server_time=SERVER_NOW), ctx())
+    assert finding.status is Status.OK
+    assert "No node clock is ahead of the API server's by more than 15 s." in finding.summary
+
+
 def test_a_quiet_node_is_not_called_behind() -> None:
     evidence = ClockEvidence((_node_clock("auth-1", "node-a", -600.0),), (), server_time=SERVER_NOW)
     finding = ClockSkewCheck().assess(evidence, ctx())
