@@ -28,6 +28,7 @@ from bot.render.approval_blocks import (
     DENY_ACTION,
     MODAL_CALLBACK,
     REVIEW_ACTION,
+    channel_of,
     loading_view,
     mention,
     notice_message,
@@ -40,7 +41,7 @@ from bot.render.approval_blocks import (
 )
 from bot.render.approval_text import decision_line, first_approval_line, hhmm, preview_lines, refusal_line
 from bot.render.limits import escape_mrkdwn
-from bot.store.approvals import ApprovalRequest
+from bot.store.approvals import ApprovalRequest, ApprovalStoreError
 from bot.wiring import Deps
 from handlers.people import People
 from handlers.slack_posting import post
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 MAX_REPLY_PAGES = 10
 # Refusals that finish the request for good: its buttons are replaced, not just answered privately.
 _SETTLING_REFUSALS = frozenset({RefusalReason.EXPIRED, RefusalReason.TARGET_CHANGED})
+STORE_DOWN = ("The approvals database is unavailable right now, so nothing was checked or changed. "
+              "Try again in a minute.")
 
 
 def register(app: AsyncApp, deps: Deps, flow: Remediation, people: People) -> None:
@@ -67,9 +70,13 @@ def register(app: AsyncApp, deps: Deps, flow: Remediation, people: People) -> No
         container = body.get("container") or {}
         channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
         view_id = await _open_loading(client, str(body.get("trigger_id") or ""), request_id)
-        clicker = await approver(client, user, request_id)
-        review = (await flow.review(request_id, clicker, channel=channel, message_ts=container.get("message_ts"))
-                  if clicker is not None else Review(None, refused=OUTSIDER))
+        try:
+            clicker = await approver(client, user, request_id)
+            review = (await flow.review(request_id, clicker, channel=channel, message_ts=container.get("message_ts"))
+                      if clicker is not None else Review(None, refused=OUTSIDER))
+        except ApprovalStoreError as exc:
+            await _store_down(client, exc, request_id, user=user, channel=channel, view_id=view_id)
+            return
         if review.refused is not None:
             text = refusal_line(review.refused, review.required_role, escape_mrkdwn)
             await _update_view(client, view_id, notice_view(request_id, text))
@@ -86,19 +93,29 @@ def register(app: AsyncApp, deps: Deps, flow: Remediation, people: People) -> No
         request_id = request_id_of(view)
         if request_id is None:
             return
-        clicker = await approver(client, user, request_id)
-        decision = (await flow.approve(request_id, clicker) if clicker is not None
-                    else await flow.outsider_decision(request_id))
+        try:
+            clicker = await approver(client, user, request_id)
+            decision = (await flow.approve(request_id, clicker) if clicker is not None
+                        else await flow.outsider_decision(request_id))
+        except ApprovalStoreError as exc:
+            await _store_down(client, exc, request_id, user=user, channel=channel_of(view),
+                              trigger_id=str(body.get("trigger_id") or ""))
+            return
         await _after_decision(client, flow, decision, user)
 
     async def on_deny(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         user = str(body["user"]["id"])
         request_id = str(action.get("value") or "")
-        clicker = await approver(client, user, request_id)
-        decision = (await flow.deny(request_id, clicker) if clicker is not None
-                    else await flow.outsider_decision(request_id))
         view_id = (body.get("view") or {}).get("id")
+        try:
+            clicker = await approver(client, user, request_id)
+            decision = (await flow.deny(request_id, clicker) if clicker is not None
+                        else await flow.outsider_decision(request_id))
+        except ApprovalStoreError as exc:
+            await _store_down(client, exc, request_id, user=user, channel=channel_of(body.get("view") or {}),
+                              view_id=view_id)
+            return
         text = ("Declined: nothing was changed." if decision.kind is DecisionKind.DENIED
                 else refusal_line(decision.message, decision.required_role, escape_mrkdwn))
         await _update_view(client, view_id, notice_view(request_id, text))
@@ -246,6 +263,27 @@ async def _open_loading(client: AsyncWebClient, trigger_id: str, request_id: str
         log.warning("views.open failed: %s", exc.response.get("error"))
         return None
     return str((response.get("view") or {}).get("id") or "") or None
+
+
+async def _store_down(client: AsyncWebClient, exc: ApprovalStoreError, request_id: str, *, user: str,
+                      channel: str | None, view_id: str | None = None, trigger_id: str = "") -> None:
+    """The approvals database failed mid-click: the modal (or, once a submission closed it, a fresh one
+    opened with the submission's trigger_id) and a private message say so; nothing ran."""
+    log.warning("click on %s: %s", request_id, exc)
+    if view_id:
+        await _update_view(client, view_id, notice_view(request_id, STORE_DOWN))
+    else:
+        await _open_notice(client, trigger_id, request_id, STORE_DOWN)
+    await _ephemeral(client, channel, user, STORE_DOWN)
+
+
+async def _open_notice(client: AsyncWebClient, trigger_id: str, request_id: str, text: str) -> None:
+    if not trigger_id:
+        return
+    try:
+        await client.views_open(trigger_id=trigger_id, view=notice_view(request_id, text))
+    except SlackApiError as exc:
+        log.warning("views.open failed: %s", exc.response.get("error"))
 
 
 async def _update_view(client: AsyncWebClient, view_id: str | None, view: dict[str, Any]) -> bool:

@@ -110,7 +110,7 @@ def preview_view(review: Review) -> dict[str, Any]:
         }]},
     ]
     submit = "Dry run" if review.dry_run else "Approve"
-    return _view(request_id, blocks, submit=submit)
+    return _view(request_id, blocks, submit=submit, channel=review.request.channel)
 
 
 def notice_view(request_id: str, text: str) -> dict[str, Any]:
@@ -120,15 +120,25 @@ def notice_view(request_id: str, text: str) -> dict[str, Any]:
 
 def request_id_of(view: dict[str, Any]) -> str | None:
     """The request id the modal was opened for (a lookup key only)."""
+    return _metadata(view, "request_id")
+
+
+def channel_of(view: dict[str, Any]) -> str | None:
+    """The channel of the request the modal previews (where a private answer can go)."""
+    return _metadata(view, "channel")
+
+
+def _metadata(view: dict[str, Any], key: str) -> str | None:
     try:
         meta = json.loads(str(view.get("private_metadata") or "{}"))
     except ValueError:
         return None
-    value = meta.get("request_id") if isinstance(meta, dict) else None
+    value = meta.get(key) if isinstance(meta, dict) else None
     return value if isinstance(value, str) and value else None
 
 
-def _view(request_id: str, blocks: list[Block], *, submit: str | None = None, close: str = "Cancel") -> dict[str, Any]:
+def _view(request_id: str, blocks: list[Block], *, submit: str | None = None, close: str = "Cancel",
+          channel: str | None = None) -> dict[str, Any]:
     problems = check_blocks(blocks)
     if problems or len(blocks) > MODAL_MAX_BLOCKS:
         raise BlockLimitError("; ".join(problems) or "too many blocks for a modal")
@@ -137,7 +147,8 @@ def _view(request_id: str, blocks: list[Block], *, submit: str | None = None, cl
         "callback_id": MODAL_CALLBACK,
         "title": {"type": "plain_text", "text": MODAL_TITLE},
         "close": {"type": "plain_text", "text": close},
-        "private_metadata": json.dumps({"request_id": request_id}),
+        # The channel too, so a later failure (the approvals database down) can still answer privately there.
+        "private_metadata": json.dumps({"request_id": request_id, **({"channel": channel} if channel else {})}),
         "blocks": blocks,
     }
     if submit:

@@ -524,3 +524,25 @@ def test_act_refuses_bad_input_privately(bot: BotProcess, fake_slack: FakeSlack)
                                                                         user_id=BOB))
     assert "key=value" in bad.text
     assert fake_slack.calls("chat.postMessage") == []
+
+
+def test_an_approvals_database_outage_answers_the_clicker(
+    bot: BotProcess, platform: Platform, fake_slack: FakeSlack, sandbox: Sandbox
+) -> None:
+    diagnose(bot, fake_slack)
+    button = find_button(fake_slack, action_word="rollback")
+    view = opened_view(fake_slack, click(bot, button, BOB), want=has_submit)
+    with psycopg.connect(platform.database_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE approval_requests RENAME TO approval_requests_away")  # every query now fails
+        try:
+            notice = opened_view(fake_slack, click(bot, button, ALICE), want=is_notice)
+            assert "approvals database is unavailable" in view_text(notice)
+            assert "unavailable" in str(ephemeral_to(fake_slack, ALICE).params["text"])
+            submit(bot, view, BOB)
+            fake_slack.wait_for("views.open", lambda c: "unavailable" in json.dumps(c.params), timeout=20)
+            assert "unavailable" in str(ephemeral_to(fake_slack, BOB).params["text"])
+        finally:
+            conn.execute("ALTER TABLE approval_requests_away RENAME TO approval_requests")
+    assert cluster_writes(sandbox) == []
+    approve(bot, fake_slack, button, BOB)  # once the database is back, the same button works
+    assert f"Approved by <@{BOB}>" in settled_text(fake_slack, str(button.message["ts"]))
