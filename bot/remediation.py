@@ -39,7 +39,7 @@ from bot.approvals import (
     Requirement,
     requirement,
 )
-from bot.approvals.policy import refusal
+from bot.approvals.policy import may_deny, refusal
 from bot.approvals.service import BOT_ACTOR
 from bot.checks import CHECKS
 from bot.checks.base import SourceSet
@@ -58,6 +58,8 @@ MAX_CAUSES_OFFERED = 3
 # Baselines of proposals nobody clicked are dropped oldest first past this many.
 MAX_BASELINES = 500
 OUTSIDER = "Guests and deactivated accounts cannot approve or decline actions."
+# Refusals that only concern who is looking: they still see the preview, without the Approve button.
+_VIEW_ONLY = frozenset({RefusalReason.NOT_AUTHORISED, RefusalReason.NO_ROLES, RefusalReason.SELF_APPROVAL})
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,9 @@ class Review:
     risk: str = ""
     stale: tuple[str, ...] = ()  # state keys that moved since the proposal: approving will re-propose
     dry_run: bool = False
+    # Anyone in the channel sees the preview; these say whether this person may approve / decline it.
+    approve_refused: str | None = None
+    may_deny: bool = True
 
 
 @dataclass(frozen=True)
@@ -185,9 +190,11 @@ class Remediation:
         self, request_id: str, approver: Approver, *, channel: str | None = None, message_ts: str | None = None
     ) -> Review:
         """The preview for a click, after every check `approve` makes (the core's precheck, audited).
-        Changes nothing; `approve` checks everything again on submit."""
+        Whoever may not approve (a viewer, the requester, the first of two approvers) still sees the preview,
+        with `approve_refused` saying why; the requester may withdraw. Changes nothing; `approve` checks
+        everything again on submit."""
         refused = await self.approvals.precheck(request_id, approver, channel=channel, message_ts=message_ts)
-        if refused is not None:
+        if refused is not None and refused.reason not in _VIEW_ONLY:
             return Review(refused.request, refused=refused.message, required_role=refused.required_role)
         request = await self.approvals.store.get(request_id)
         action = self._actions.get(request.action) if request is not None else None
@@ -197,10 +204,14 @@ class Remediation:
             _, preview = await self.approvals.preview(request.action, request.service, request.params)
         except ProposalError as exc:
             return Review(request, refused=str(exc))
+        needed = requirement(self._config, action)
         return Review(
             request,
             preview=preview,
-            needed=requirement(self._config, action),
+            needed=needed,
+            required_role=refused.required_role if refused is not None else None,
+            approve_refused=refused.message if refused is not None else None,
+            may_deny=may_deny(self._config, needed, approver, request.requester) is None,
             title=action.title,
             risk=str(action.risk),
             stale=tuple(changed_keys(request.state, preview.state)),

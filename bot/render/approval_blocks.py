@@ -102,15 +102,15 @@ def preview_view(review: Review) -> dict[str, Any]:
     assert review.request is not None
     request_id = review.request.id
     body = "\n".join(preview_lines(review, mention, escape_mrkdwn))
-    blocks = [
-        _section(truncate(body, SECTION_TEXT), "preview"),
-        {"type": "actions", "block_id": "preview-deny", "elements": [{
+    blocks: list[Block] = [_section(truncate(body, SECTION_TEXT), "preview")]
+    if review.may_deny:  # the requester (withdraw) or someone holding the approving role
+        blocks.append({"type": "actions", "block_id": "preview-deny", "elements": [{
             "type": "button", "action_id": DENY_ACTION, "style": "danger",
             "text": {"type": "plain_text", "text": "Deny"}, "value": request_id,
-        }]},
-    ]
-    submit = "Dry run" if review.dry_run else "Approve"
-    return _view(request_id, blocks, submit=submit, channel=review.request.channel)
+        }]})
+    submit = None if review.approve_refused else "Dry run" if review.dry_run else "Approve"
+    return _view(request_id, blocks, submit=submit, channel=review.request.channel,
+                 close="Cancel" if submit else "Close")
 
 
 def notice_view(request_id: str, text: str) -> dict[str, Any]:

@@ -61,6 +61,8 @@ def preview_lines(review: Review, who: Who = plain, esc: Esc = plain) -> list[st
     if review.dry_run:
         lines.append("Dry run (OPSBOT_DRY_RUN): approving checks everything and executes nothing.")
     lines.append(f"Proposal expires at {hhmm(request.expires_at)}.")
+    if review.approve_refused:
+        lines.append(f"You cannot approve this: {esc(review.approve_refused)}")
     return lines
 
 

@@ -74,6 +74,17 @@ def test_preview_modal_says_what_changes_who_may_approve_and_carries_only_the_id
     assert request_id_of({"private_metadata": "not json"}) is None
 
 
+def test_someone_who_may_not_approve_sees_the_preview_without_approve() -> None:
+    review = Review(request(requester="U0ALICE01"), preview=Preview("Roll back auth-service", ("template := rs 6",)),
+                    needed=Requirement("editor", four_eyes=False), title="Rollout undo", risk="medium",
+                    approve_refused="Approving this needs the editor role; you have viewer.", may_deny=False)
+    view = preview_view(review)
+    assert not validate_view(view)
+    text = json.dumps(view["blocks"])
+    assert "template := rs 6" in text and "You cannot approve this: Approving this needs the editor role" in text
+    assert "submit" not in view and "deny_request" not in text and view["close"]["text"] == "Close"
+
+
 def test_reproposal_and_verification_messages_are_valid_block_kit() -> None:
     fresh = Proposed(request("req_new"), Preview("undo"))
     message = proposal_message(fresh, "The target changed; a fresh proposal:")

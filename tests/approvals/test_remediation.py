@@ -85,14 +85,17 @@ async def test_offer_stores_one_request_per_action_and_read_only_offers_none(
         await read_only.deps.aclose()
 
 
-async def test_review_refuses_whoever_may_not_approve_and_previews_for_whoever_may(flow: Flow) -> None:
+async def test_review_shows_everyone_the_preview_and_gates_only_approve(flow: Flow) -> None:
     diag = await flow.deps.diagnose("auth-service", Symptom.HIGH_ERROR_RATE)
     [offer] = await flow.flow.offer(diag, EDITOR)
     assert offer.proposed is not None
     request_id = offer.proposed.request.id
 
     viewer = await flow.flow.review(request_id, Approver.slack_user(VIEWER))
-    assert viewer.refused is not None and viewer.required_role == "editor" and viewer.preview is None
+    assert viewer.refused is None and viewer.preview is not None, "a viewer sees what would change"
+    assert viewer.approve_refused is not None and viewer.required_role == "editor" and not viewer.may_deny
+    requester = await flow.flow.review(request_id, Approver.slack_user(EDITOR))
+    assert requester.preview is not None and requester.approve_refused is None and requester.may_deny
     unknown = await flow.flow.review("req_nobody", Approver.slack_user(EDITOR_2))
     assert unknown.refused == "This request does not exist."
     elsewhere = await flow.flow.review(request_id, Approver.slack_user(EDITOR_2), channel="C0OTHER01")
@@ -103,7 +106,7 @@ async def test_review_refuses_whoever_may_not_approve_and_previews_for_whoever_m
     assert review.needed.role == "editor" and not review.needed.four_eyes and review.stale == ()
     assert any("server dry run accepted" in change for change in review.preview.changes)
     events = [str(r.entry.event) for r in await flow.deps.approvals.audit(service="auth-service")]
-    assert events.count("clicked") == 3 and events.count("refused") == 1  # viewer; the unknown id has no service
+    assert events.count("clicked") == 4 and events.count("refused") == 1  # viewer; the unknown id has no service
 
 
 async def test_approve_then_verify_reports_the_error_rate_before_and_after(flow: Flow) -> None:

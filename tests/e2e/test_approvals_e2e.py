@@ -206,13 +206,14 @@ def test_refusals_and_replays_execute_nothing(bot: BotProcess, platform: Platfor
     diagnose(bot, fake_slack)
     button = find_button(fake_slack, action_word="rollback")
 
-    notice = opened_view(fake_slack, click(bot, button, VIEWER), want=is_notice)
-    assert "needs the editor role" in view_text(notice)
-    assert "editor role" in str(ephemeral_to(fake_slack, VIEWER).params["text"])
+    # A viewer sees what would change, but the modal has no Approve (nor Deny) for them.
+    shown = opened_view(fake_slack, click(bot, button, VIEWER), want=is_read_only_preview)
+    assert "needs the editor role" in view_text(shown) and "auth-service" in view_text(shown)
+    assert "deny_request" not in json.dumps(shown["blocks"])
 
     # A viewer who submits anyway (a stale or crafted modal) is re-authorised on submit and refused.
-    submit(bot, {**notice, "private_metadata": json.dumps({"request_id": button.request_id})}, VIEWER)
-    fake_slack.wait_for("chat.postEphemeral", lambda c: c.params.get("user") == VIEWER, count=2)
+    submit(bot, {**shown, "private_metadata": json.dumps({"request_id": button.request_id})}, VIEWER)
+    assert "editor role" in str(ephemeral_to(fake_slack, VIEWER).params["text"])
 
     guest = opened_view(fake_slack, click(bot, button, GUEST), want=is_notice)
     assert "Guests and deactivated accounts cannot approve" in view_text(guest)
@@ -330,8 +331,8 @@ def test_high_risk_needs_a_second_person_and_a_stale_target_is_re_proposed(
     announced = fake_slack.wait_for("chat.postMessage", lambda c: "Approval 1 of 2" in json.dumps(c.params))
     assert f"<@{ADMIN}> approved" in json.dumps(announced[-1].params)
     assert request_status(platform.database_url, zero.request.id) == "pending"
-    notice = opened_view(fake_slack, click(bot, button, ADMIN), want=is_notice)
-    assert "another admin must give the second" in view_text(notice)
+    again = opened_view(fake_slack, click(bot, button, ADMIN), want=is_read_only_preview)
+    assert "another admin must give the second" in view_text(again) and "approval 1 of 2" in view_text(again)
     assert deployment(sandbox, "data-processor")["spec"]["replicas"] == 3
     approve(bot, fake_slack, button, ADMIN_2)
     assert f"Approved by <@{ADMIN_2}>" in settled_text(fake_slack, str(button.message["ts"]))
@@ -353,6 +354,11 @@ def test_high_risk_needs_a_second_person_and_a_stale_target_is_re_proposed(
     approve(bot, fake_slack, fresh_button, BOB)
     settled_text(fake_slack, str(fresh_button.message["ts"]))
     assert deployment(sandbox, "business-logic")["spec"]["replicas"] == 5
+
+
+def is_read_only_preview(view: dict[str, Any]) -> bool:
+    """The preview for someone who may look but not approve: no submit button."""
+    return "submit" not in view and any(b.get("block_id") == "preview" for b in view.get("blocks", []))
 
 
 def change_template(sandbox: Sandbox, name: str) -> None:
