@@ -241,6 +241,9 @@ class Approvals:
         if request is None:
             return await self._trail.refuse_unknown(request_id, approver)
         await self._trail.record(request, approver.id, AuditEvent.CLICKED, "local operator" if approver.local else "")
+        if _unattached(request) and not approver.local:
+            message = "This proposal's message is not posted yet; use the button in the message once it is."
+            return await self._trail.refuse(request, approver, RefusalReason.WRONG_MESSAGE, message)
         if _elsewhere(request, channel, message_ts):
             message = "This button does not belong to the message the request was posted in."
             return await self._trail.refuse(request, approver, RefusalReason.WRONG_MESSAGE, message)
@@ -417,6 +420,13 @@ class Approvals:
                 await self._trail.record(expired, BOT_ACTOR, AuditEvent.EXPIRED)
             return await self._trail.refuse(expired or current, approver, RefusalReason.EXPIRED, EXPIRED_MESSAGE)
         return await self._trail.refuse_settled(current, approver)
+
+
+def _unattached(request: ApprovalRequest) -> bool:
+    """Proposed for a channel (its buttons are about to be posted there) but not yet tied to the message:
+    until `attach_message`, no click can be checked against its message, so people's clicks are refused.
+    Requests made without a channel (`opsbot act`, the demo) have no message and keep their own checks."""
+    return request.channel is not None and request.message_ts is None
 
 
 def _elsewhere(request: ApprovalRequest, channel: str | None, message_ts: str | None) -> bool:

@@ -400,3 +400,24 @@ async def test_read_only_mode_lets_the_bots_own_reverts_through(backend: StoreUn
     assert done.kind is DecisionKind.SUCCEEDED and len(action.executions) == 1
     proposed_rows = [r.entry for r in await backend.store.audit() if r.entry.event is AuditEvent.PROPOSED]
     assert "system revert, allowed in read-only mode" in proposed_rows[-1].detail
+
+
+async def test_a_request_refuses_clicks_until_its_message_is_attached(
+    backend: StoreUnderTest, action_env: ActionEnv
+) -> None:
+    action = scale_action()
+    approvals = make_approvals(backend.store, action, env=action_env)
+    proposed = await approvals.propose("scale", "auth-service", {"replicas": "5"}, EDITOR, channel="C0OPS0001")
+    for where in ("C0OPS0001", "C0ELSEWHERE"):
+        early = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2), channel=where,
+                                        message_ts="1718000000.000100")
+        assert early.reason is RefusalReason.WRONG_MESSAGE and "not posted yet" in early.message
+    crafted = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2))  # no container at all
+    assert crafted.reason is RefusalReason.WRONG_MESSAGE and action.executions == []
+    await approvals.attach_message(proposed.request.id, "C0OPS0001", "1718000000.000200")
+    other = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2), channel="C0OPS0001",
+                                    message_ts="1718000000.000100")
+    assert other.reason is RefusalReason.WRONG_MESSAGE and action.executions == []
+    done = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2), channel="C0OPS0001",
+                                   message_ts="1718000000.000200")
+    assert done.kind is DecisionKind.SUCCEEDED and len(action.executions) == 1
