@@ -200,7 +200,13 @@ def _record_json(record: AuditRecord) -> dict[str, Any]:
     return {"seq": record.seq, "at": record.at.isoformat(), "actor": entry.actor, "event": entry.event,
             "request_id": entry.request_id, "action": entry.action, "service": entry.service,
             "params": dict(entry.params), "detail": entry.detail, "channel": entry.channel,
-            "message_ts": entry.message_ts}
+            "message_ts": entry.message_ts, "link": _link(entry.channel, entry.message_ts)}
+
+
+def _link(channel: str | None, message_ts: str | None) -> str | None:
+    from bot.approvals.trail import message_link
+
+    return message_link(channel, message_ts) if channel and message_ts else None
 
 
 def _record_text(record: AuditRecord) -> str:
@@ -208,7 +214,8 @@ def _record_text(record: AuditRecord) -> str:
     params = " ".join(f"{k}={v}" for k, v in sorted(entry.params.items()))
     what = " ".join(part for part in (entry.action, entry.service, params) if part)
     at = record.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-    # channel + ts is what chat.getPermalink takes to link the Slack message the buttons were in.
-    where = f"  [{entry.channel} {entry.message_ts}]" if entry.channel and entry.message_ts else ""
+    # The Slack message the buttons were in, as a link an operator can open.
+    link = _link(entry.channel, entry.message_ts)
+    where = f"  {link}" if link and link not in entry.detail else ""
     line = f"{at}  {entry.actor:<14} {entry.event:<10} {what}  {entry.request_id or '-'}  {entry.detail}{where}"
     return line.rstrip()

@@ -29,7 +29,7 @@ from bot.approvals.decision import (
     RefusalReason,
 )
 from bot.approvals.policy import Approver, Requirement, may_deny, refusal, requirement, second_approval_refusal
-from bot.approvals.trail import EXPIRED_MESSAGE, Trail
+from bot.approvals.trail import EXPIRED_MESSAGE, Trail, message_link
 from bot.config import OpsConfig
 from bot.model import Target
 from bot.sources.errors import SourceError
@@ -133,8 +133,12 @@ class Approvals:
         return Proposed(request=request, preview=preview, superseded=tuple(superseded))
 
     async def attach_message(self, request_id: str, channel: str, message_ts: str) -> ApprovalRequest | None:
-        """Record where the buttons were posted; later clicks must come from that message."""
-        return await self.store.attach_message(request_id, channel, message_ts)
+        """Record where the buttons were posted; later clicks must come from that message. Audited with the
+        message's link, so the trail leads from the proposal to the Slack message people clicked in."""
+        attached = await self.store.attach_message(request_id, channel, message_ts)
+        if attached is not None:
+            await self._trail.record(attached, BOT_ACTOR, AuditEvent.ATTACHED, message_link(channel, message_ts))
+        return attached
 
     # -- deciding ---------------------------------------------------------------------------------
     async def approve(

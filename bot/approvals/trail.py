@@ -13,6 +13,11 @@ from bot.store.approvals import ApprovalRequest, ApprovalStore, AuditEntry, Audi
 EXPIRED_MESSAGE = "This request has expired; run the diagnosis again for a fresh proposal."
 
 
+def message_link(channel: str, message_ts: str) -> str:
+    """A Slack message's permalink form, from its channel and ts alone (no API call): the ts without its dot."""
+    return f"https://slack.com/archives/{channel}/p{message_ts.replace('.', '')}"
+
+
 class Trail:
     def __init__(self, store: ApprovalStore) -> None:
         self._store = store

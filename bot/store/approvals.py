@@ -83,6 +83,7 @@ class AuditEvent(StrEnum):
     SUPERSEDED = "superseded"
     DENIED = "denied"
     SNOOZED = "snoozed"  # an alert fingerprint silenced from a triage reply (action "snooze")
+    ATTACHED = "attached"  # the request's buttons were posted: channel + message_ts, detail the permalink
 
 
 def new_request_id() -> str:

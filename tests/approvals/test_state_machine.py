@@ -8,6 +8,7 @@ import pytest
 
 from bot.actions.base import ActionEnv, Risk
 from bot.approvals import Approver, BadProposal, DecisionKind, ProposalRefused, RefusalReason
+from bot.cli_remediation import _record_json, _record_text
 from bot.config import ActionApproval, ApprovalsConfig
 from bot.store.approvals import AuditEvent, RequestStatus
 from tests.approvals.conftest import (
@@ -421,3 +422,17 @@ async def test_a_request_refuses_clicks_until_its_message_is_attached(
     done = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2), channel="C0OPS0001",
                                    message_ts="1718000000.000200")
     assert done.kind is DecisionKind.SUCCEEDED and len(action.executions) == 1
+
+
+async def test_attaching_the_message_is_audited_with_its_link(backend: StoreUnderTest, action_env: ActionEnv) -> None:
+    approvals = make_approvals(backend.store, scale_action(), env=action_env)
+    proposed = await approvals.propose("scale", "auth-service", {"replicas": "5"}, EDITOR, channel="C0OPS0001")
+    await approvals.attach_message(proposed.request.id, "C0OPS0001", "1718000000.000200")
+    rows = [r for r in await backend.store.audit() if r.entry.request_id == proposed.request.id]
+    assert [r.entry.event for r in rows] == [AuditEvent.PROPOSED, AuditEvent.ATTACHED]
+    attached = rows[-1].entry
+    assert (attached.channel, attached.message_ts) == ("C0OPS0001", "1718000000.000200")
+    assert attached.detail == "https://slack.com/archives/C0OPS0001/p1718000000000200"
+    text = _record_text(rows[-1])
+    assert text.count("https://slack.com/archives/C0OPS0001/p1718000000000200") == 1
+    assert _record_json(rows[-1])["link"] == attached.detail
