@@ -16,6 +16,7 @@ import psycopg
 
 from bot.sources.admin_records import BackendQuery, IdleConnection
 from bot.sources.errors import SourceError
+from bot.sources.sql_text import mask_literals
 
 SOURCE = "postgres"
 APPLICATION = "opsbot-admin"
@@ -95,7 +96,9 @@ class PostgresAdmin:
         if not rows:
             return None
         pid_, db, user, app, state, query, started, duration, own, _ = rows[0]
-        return BackendQuery(pid=pid_, database=db, user=user, application=app, state=state, query=query or "",
+        # Literals masked here, before the text can reach a preview in Slack (strings, $$..$$, numbers).
+        return BackendQuery(pid=pid_, database=db, user=user, application=app, state=state,
+                            query=mask_literals(query or ""),
                             query_start=started, duration_s=duration, own_session=bool(own))
 
     async def cancel(self, pid: int, query_start: datetime) -> bool:

@@ -261,3 +261,35 @@ def test_pinned_params_are_validated(db_config: OpsConfig) -> None:
         ACTIONS["terminate-idle"].parse({"older_than": "1s", "pids": "12,x"}, db_config)
     with pytest.raises(ActionError, match="query_start"):
         ACTIONS["cancel-query"].parse({"pid": "12", "query_start": "yesterday"}, db_config)
+
+
+async def test_cancel_query_preview_masks_every_literal(db_env: ActionEnv, db_config: OpsConfig, pg_db: str) -> None:
+    conn = psycopg.connect(pg_db, autocommit=True, application_name="report", connect_timeout=5)
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            conn.execute("SELECT pg_sleep(30), $tag$s3cr3t-token$tag$ AS t, 4111111111111111 AS card, 'ann@x.io'")
+        except psycopg.Error as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        pid = conn.info.backend_pid
+        with psycopg.connect(pg_db, autocommit=True) as probe:
+            for _ in range(100):
+                row = probe.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+                if row and row[0] == "active":
+                    break
+                time.sleep(0.05)
+        action = ACTIONS["cancel-query"]
+        preview = await action.preview(db_env, db_config.target("data-processor"),
+                                       action.parse({"pid": str(pid)}, db_config))
+        shown = " ".join(preview.changes)
+        assert "pg_sleep" in shown
+        assert "s3cr3t" not in shown and "4111111111111111" not in shown and "ann@x.io" not in shown
+    finally:
+        conn.cancel_safe()
+        thread.join(30)
+        conn.close()
