@@ -34,5 +34,6 @@ def test_record_text_names_who_what_and_where() -> None:
                        "Scaled auth-service from 3 to 5 replicas", "C0OPS", "1700000000.000100")
     line = _record_text(AuditRecord(seq=1, at=datetime(2026, 11, 28, 11, 2, 3, tzinfo=UTC), entry=entry))
     assert line.startswith("2026-11-28 11:02:03Z  U0ADMIN")
-    for part in ("succeeded", "scale auth-service replicas=5", "req_abc", "from 3 to 5", "[C0OPS 1700000000.000100]"):
+    for part in ("succeeded", "scale auth-service replicas=5", "req_abc", "from 3 to 5",
+                 "https://slack.com/archives/C0OPS/p1700000000000100"):
         assert part in line
