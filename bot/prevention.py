@@ -53,11 +53,22 @@ def recovery_text(scope: str, finding: Finding, since: str | None) -> str:
     return f":white_check_mark: Recovered — {scope} {finding.title.lower()} is back to ok{raised}: {finding.summary}"
 
 
+def guide_status(finding: Finding) -> Status:
+    """The status the guide's prevention rule looks at: for latency that is P95 alone ("alert on P95 latency
+    > 150 ms"); the latency check also judges P99, which would make the scheduled warning stricter than the guide."""
+    if finding.check == "latency":
+        p95 = next((fact.status for fact in finding.facts if fact.label == "p95" and fact.status), None)
+        if p95 is not None:
+            return p95
+    return finding.status
+
+
 def decide(finding: Finding, raised: dict[str, Any] | None) -> bool | None:
     """Pure: True to raise, False to clear, None to leave the condition as it is."""
-    if finding.status in _UNKNOWN:
+    status = guide_status(finding)
+    if status in _UNKNOWN:
         return None
-    if finding.status in _UNHEALTHY:
+    if status in _UNHEALTHY:
         return True if raised is None else None
     return False if raised is not None else None
 

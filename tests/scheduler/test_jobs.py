@@ -14,7 +14,7 @@ from bot.actions.debug_logging import DEBUG_UNTIL, LEVEL_BEFORE
 from bot.approvals import Decision, DecisionKind
 from bot.approvals.service import BOT_ACTOR
 from bot.config import OpsConfig, Thresholds
-from bot.model import Finding, Status
+from bot.model import Fact, Finding, Status
 from bot.prevention import Prevention, decide
 from bot.sandbox.runner import Sandbox
 from bot.store.approvals import ApprovalRequest, AuditEvent, RequestStatus
@@ -161,3 +161,13 @@ async def test_a_change_not_yet_due_is_left_alone(deps: Deps, sandbox: Sandbox) 
     assert await TimedReverts(deps.approvals, deps.action_env, deps.config, reports).run() == \
         "0 timed change(s) reverted"
     assert reports.got == [] and "opsbot.io/memory-bump-until" in deployment_annotations(sandbox, "data-processor")
+
+
+def test_prevention_judges_latency_by_p95_alone_as_the_guide_says() -> None:
+    p99_only = Finding("latency", "Latency", Status.WARN, "P95 142 ms, P99 310 ms",
+                       facts=(Fact("p95", "142 ms", "warn 150 ms", Status.OK),
+                              Fact("p99", "310 ms", "warn 300 ms", Status.WARN)))
+    assert decide(p99_only, None) is None
+    p95_high = Finding("latency", "Latency", Status.WARN, "P95 160 ms",
+                       facts=(Fact("p95", "160 ms", "warn 150 ms", Status.WARN),))
+    assert decide(p95_high, None) is True
