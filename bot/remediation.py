@@ -158,7 +158,8 @@ class Remediation:
     async def _offer_one(self, diag: Diagnosis, proposal: Proposal, requester: str, channel: str | None) -> Offer:
         try:
             proposed = await self.approvals.propose(
-                proposal.action, diag.target.service, proposal.params, requester, channel=channel
+                proposal.action, diag.target.service, proposal.params, requester, channel=channel,
+                awaiting_message=channel is not None,
             )
         except ProposalError as exc:
             return Offer(proposal, unavailable=str(exc))
@@ -173,7 +174,8 @@ class Remediation:
         if self.read_only:
             return None
         try:
-            return await self.approvals.propose(proposal.action, service, proposal.params, requester, channel=channel)
+            return await self.approvals.propose(proposal.action, service, proposal.params, requester, channel=channel,
+                                                awaiting_message=channel is not None)
         except ProposalError as exc:
             log.info("not offering %s on %s: %s", proposal.label, service, exc)
             return None

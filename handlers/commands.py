@@ -103,7 +103,8 @@ async def answer_act(
     await ack(text=f"Proposing *{act.action}* on *{act.service}* — the approval button follows in the channel.")
     telemetry.COMMANDS.labels("/diagnose", "act").inc()
     try:
-        proposed = await flow.approvals.propose(act.action, act.service, dict(act.params), user, channel=channel)
+        proposed = await flow.approvals.propose(act.action, act.service, dict(act.params), user, channel=channel,
+                                                awaiting_message=True)
     except ProposalError as exc:
         await respond(text=f"Not proposed: {exc}", response_type="ephemeral")
         return

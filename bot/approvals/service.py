@@ -112,11 +112,13 @@ class Approvals:
         channel: str | None = None,
         message_ts: str | None = None,
         system: bool = False,
+        awaiting_message: bool = False,
     ) -> Proposed:
         """Preview and store a pending request (the button's value is `.request.id`). Older pending
         requests of the same action on the same service are superseded. Raises BadProposal (bad input)
         or ProposalRefused (read-only mode, blocked preview, source down). `system` is the bot's own
-        timed revert, which read-only mode lets through (audited as such)."""
+        timed revert, which read-only mode lets through (audited as such). With `awaiting_message` (its
+        buttons are about to be posted) people's clicks are refused until `attach_message`."""
         if self._config.read_only and not system:
             raise ProposalRefused("The bot is in read-only mode (ops config read_only): no actions are offered.")
         _, preview = await self.preview(action_name, service, raw)
@@ -124,7 +126,9 @@ class Approvals:
             raise ProposalRefused(f"{action_name} on {service} cannot run now: {preview.blocked}")
         ttl = timedelta(minutes=self._config.approvals.ttl_minutes)
         params = {**raw, **preview.pinned}  # what was previewed is what an approval executes
-        new = NewRequest(action_name, service, params, dict(preview.state), requester, ttl, channel, message_ts)
+        awaiting = awaiting_message and message_ts is None
+        new = NewRequest(action_name, service, params, dict(preview.state), requester, ttl, channel, message_ts,
+                         awaiting_message=awaiting)
         request, superseded = await self.store.create(new)
         note = " (system revert, allowed in read-only mode)" if system and self._config.read_only else ""
         await self._trail.record(request, requester, AuditEvent.PROPOSED, preview.summary + note)
@@ -387,7 +391,8 @@ class Approvals:
         await self._trail.record(stale, approver.id, AuditEvent.SUPERSEDED, detail)
         try:
             fresh: Proposed | None = await self.propose(
-                request.action, request.service, request.params, request.requester, channel=request.channel
+                request.action, request.service, request.params, request.requester, channel=request.channel,
+                awaiting_message=request.channel is not None,
             )
         except (BadProposal, ProposalRefused) as exc:
             fresh = None
@@ -427,10 +432,10 @@ class Approvals:
 
 
 def _unattached(request: ApprovalRequest) -> bool:
-    """Proposed for a channel (its buttons are about to be posted there) but not yet tied to the message:
-    until `attach_message`, no click can be checked against its message, so people's clicks are refused.
-    Requests made without a channel (`opsbot act`, the demo) have no message and keep their own checks."""
-    return request.channel is not None and request.message_ts is None
+    """Created for a message about to be posted but not yet tied to it: until `attach_message`, no click
+    can be checked against its message, so people's clicks are refused. Requests made without a message
+    (`opsbot act`, the demo, the bot's own reverts) keep their own checks."""
+    return request.awaiting_message
 
 
 def _elsewhere(request: ApprovalRequest, channel: str | None, message_ts: str | None) -> bool:

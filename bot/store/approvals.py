@@ -103,6 +103,7 @@ class NewRequest:
     ttl: timedelta
     channel: str | None = None
     message_ts: str | None = None
+    awaiting_message: bool = False  # its buttons are about to be posted: no clicks until attached
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,8 @@ class ApprovalRequest:
     outcome: str | None = None
     # Four eyes: who gave the first of the two approvals a high-risk request needs (it stays pending).
     first_approver: str | None = None
+    # Created for a message not posted yet: people's clicks are refused until `attach_message`.
+    awaiting_message: bool = False
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,8 @@ class ApprovalStore(Protocol):
     async def get(self, request_id: str) -> ApprovalRequest | None: ...
 
     async def attach_message(self, request_id: str, channel: str, message_ts: str) -> ApprovalRequest | None:
-        """Record the Slack message carrying the request's buttons (known only after posting it)."""
+        """Record the Slack message carrying the request's buttons (known only after posting it); this
+        ends `awaiting_message`."""
         ...
 
     async def transition(

@@ -61,6 +61,7 @@ class MemoryApprovalStore:
                 updated_at=now,
                 channel=new.channel,
                 message_ts=new.message_ts,
+                awaiting_message=new.awaiting_message,
             )
             return self._put(request), superseded
 
@@ -77,7 +78,8 @@ class MemoryApprovalStore:
             request = self._requests.get(request_id)
             if request is None:
                 return None
-            return self._put(replace(request, channel=channel, message_ts=message_ts, updated_at=self._clock()))
+            return self._put(replace(request, channel=channel, message_ts=message_ts, awaiting_message=False,
+                                     updated_at=self._clock()))
 
     async def transition(
         self,

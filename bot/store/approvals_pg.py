@@ -46,9 +46,10 @@ WHERE action = %(action)s AND service = %(service)s AND status = 'pending'
 RETURNING *
 """
 _INSERT: Final = """
-INSERT INTO approval_requests (id, action, service, params, state, requester, status, expires_at, channel, message_ts)
+INSERT INTO approval_requests (id, action, service, params, state, requester, status, expires_at, channel, message_ts,
+                               awaiting_message)
 VALUES (%(id)s, %(action)s, %(service)s, %(params)s, %(state)s, %(requester)s, 'pending',
-        now() + %(ttl)s, %(channel)s, %(message_ts)s)
+        now() + %(ttl)s, %(channel)s, %(message_ts)s, %(awaiting_message)s)
 RETURNING *
 """
 # The expiry guard depends on the move: leaving pending for a decision needs a live request, expiring
@@ -79,7 +80,8 @@ WHERE status IN ('approved', 'executing') AND updated_at <= now() - %(older_than
 RETURNING *
 """
 _ATTACH: Final = """
-UPDATE approval_requests SET channel = %(channel)s, message_ts = %(message_ts)s, updated_at = now()
+UPDATE approval_requests SET channel = %(channel)s, message_ts = %(message_ts)s, awaiting_message = false,
+    updated_at = now()
 WHERE id = %(id)s
 RETURNING *
 """
@@ -117,6 +119,7 @@ def _request(row: Mapping[str, Any]) -> ApprovalRequest:
         decided_by=row["decided_by"],
         outcome=row["outcome"],
         first_approver=row["first_approver"],
+        awaiting_message=row["awaiting_message"],
     )
 
 
@@ -194,6 +197,7 @@ class PostgresApprovalStore:
             "ttl": new.ttl,
             "channel": new.channel,
             "message_ts": new.message_ts,
+            "awaiting_message": new.awaiting_message,
         }
         await self.open()
         try:

@@ -77,6 +77,10 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     ALTER TABLE approval_requests ADD COLUMN IF NOT EXISTS first_approver text;
     """,
+    # 5: a request whose buttons are about to be posted refuses clicks until its message is attached.
+    """
+    ALTER TABLE approval_requests ADD COLUMN IF NOT EXISTS awaiting_message boolean NOT NULL DEFAULT false;
+    """,
 )
 
 

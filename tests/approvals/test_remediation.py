@@ -76,6 +76,7 @@ async def test_offer_stores_one_request_per_action_and_read_only_offers_none(
     assert [(o.proposal.action, o.proposal.params) for o in offers] == [("rollback", {"to_revision": "6"})]
     proposed = offers[0].proposed
     assert proposed is not None and proposed.request.requester == EDITOR and proposed.request.channel == "C0ALERTS1"
+    assert proposed.request.awaiting_message, "its buttons are about to be posted: no clicks until attached"
     assert proposed.request.state["revision"] == "7"
 
     read_only = await _flow(sandbox, tmp_path, _config(read_only=True))

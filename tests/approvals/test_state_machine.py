@@ -408,14 +408,17 @@ async def test_a_request_refuses_clicks_until_its_message_is_attached(
 ) -> None:
     action = scale_action()
     approvals = make_approvals(backend.store, action, env=action_env)
-    proposed = await approvals.propose("scale", "auth-service", {"replicas": "5"}, EDITOR, channel="C0OPS0001")
+    proposed = await approvals.propose("scale", "auth-service", {"replicas": "5"}, EDITOR, channel="C0OPS0001",
+                                       awaiting_message=True)
+    assert proposed.request.awaiting_message
     for where in ("C0OPS0001", "C0ELSEWHERE"):
         early = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2), channel=where,
                                         message_ts="1718000000.000100")
         assert early.reason is RefusalReason.WRONG_MESSAGE and "not posted yet" in early.message
     crafted = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2))  # no container at all
     assert crafted.reason is RefusalReason.WRONG_MESSAGE and action.executions == []
-    await approvals.attach_message(proposed.request.id, "C0OPS0001", "1718000000.000200")
+    attached = await approvals.attach_message(proposed.request.id, "C0OPS0001", "1718000000.000200")
+    assert attached is not None and not attached.awaiting_message
     other = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2), channel="C0OPS0001",
                                     message_ts="1718000000.000100")
     assert other.reason is RefusalReason.WRONG_MESSAGE and action.executions == []

@@ -133,7 +133,7 @@ async def test_postgres_audit_is_append_only_and_schema_is_idempotent(pg_db: str
         await second.aclose()
     with psycopg.connect(pg_db, autocommit=True) as conn:
         versions = conn.execute("SELECT version FROM opsbot_schema_version ORDER BY version").fetchall()
-        assert versions == [(1,), (2,), (3,), (4,)]
+        assert versions == [(1,), (2,), (3,), (4,), (5,)]
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             conn.execute("UPDATE approval_audit SET detail = 'rewritten'")
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
