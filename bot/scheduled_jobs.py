@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.approvals import Decision
-from bot.config import SchedulerConfig
+from bot.config_sections import SchedulerConfig
 from bot.leader import Election
 from bot.prevention import Prevention
 from bot.scheduler import Job, JobRunner, LeaderScheduler

@@ -8,7 +8,8 @@ import pytest
 
 from bot.actions.base import Risk
 from bot.approvals.policy import Approver, Requirement, may_deny, refusal, requirement, role_of, roles_configured
-from bot.config import ActionApproval, ApprovalsConfig, ConfigError, load_ops_config
+from bot.config import ConfigError, load_ops_config
+from bot.config_sections import ActionApproval, ApprovalsConfig
 from tests.approvals.conftest import ADMIN, EDITOR, ONCALL_GROUP, VIEWER, role_config
 from tests.approvals.fakes import RecordingAction
 

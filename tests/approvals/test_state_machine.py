@@ -9,7 +9,7 @@ import pytest
 from bot.actions.base import ActionEnv, Risk
 from bot.approvals import Approver, BadProposal, DecisionKind, ProposalRefused, RefusalReason
 from bot.cli_remediation import _record_json, _record_text
-from bot.config import ActionApproval, ApprovalsConfig
+from bot.config_sections import ActionApproval, ApprovalsConfig
 from bot.store.approvals import AuditEvent, RequestStatus
 from tests.approvals.conftest import (
     ADMIN,

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.approvals import Decision
-from bot.config import OpsConfig, SchedulerConfig
+from bot.config import OpsConfig
+from bot.config_sections import SchedulerConfig
 from bot.sandbox.runner import Sandbox
 from bot.scheduled_jobs import build_jobs, build_scheduling
 from bot.store.approvals import ApprovalRequest
