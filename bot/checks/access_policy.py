@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.access_policy import AccessPolicy
 from bot.checks.auth_causes import MISSING_PERMISSION
 from bot.checks.base import CheckContext, SourceSet
-from bot.checks.error_logs import LogEvidence
+from bot.checks.error_logs import LogEvidence, read_recent_logs, unread_finding
 from bot.checks.excerpts import excerpt
 from bot.checks.formatting import percent
 from bot.model import Cause, Fact, Finding, Status
@@ -88,14 +88,11 @@ class AccessPolicyCheck:
     guide_section = GUIDE
 
     async def collect(self, sources: SourceSet, ctx: CheckContext) -> LogEvidence:
-        lines, unreadable = await sources.kube.recent_logs(ctx.target, ctx.diagnosis.log_tail_lines)
-        pods = len({line.pod for line in lines} | {u.split("/")[0] for u in unreadable})
-        return LogEvidence(tuple(lines), tuple(unreadable), pods)
+        return await read_recent_logs(sources, ctx)
 
     def assess(self, evidence: LogEvidence, ctx: CheckContext) -> Finding:
         if not evidence.lines:
-            status = Status.ERROR if evidence.unreadable else Status.NO_DATA
-            return Finding(self.name, self.title, status, "No log lines could be read.", guide_section=GUIDE)
+            return unread_finding(self, evidence)
         found = denials(evidence)
         total = sum(d.count for d in found)
         if total < MIN_LINES:

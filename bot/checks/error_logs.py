@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.checks.base import CheckContext, SourceSet
+from bot.checks.base import Check, CheckContext, SourceSet
 from bot.checks.excerpts import excerpt, excerpt_lines
 from bot.checks.known_errors import classify
 from bot.logscan import ErrorGroup, LogScan, scan
@@ -26,6 +26,22 @@ class LogEvidence:
     pods: int
 
 
+async def read_recent_logs(sources: SourceSet, ctx: CheckContext) -> LogEvidence:
+    """The last `log_tail_lines` of every container of the service (kubectl logs -l ... --tail), shared by
+    the checks that read logs, with the pods whose logs could not be read."""
+    lines, unreadable = await sources.kube.recent_logs(ctx.target, ctx.diagnosis.log_tail_lines)
+    pods = len({line.pod for line in lines} | {u.split("/")[0] for u in unreadable})
+    return LogEvidence(tuple(lines), tuple(unreadable), pods)
+
+
+def unread_finding(check: Check, evidence: LogEvidence) -> Finding:
+    """No line could be read: an error when pods refused, no data when there was nothing to read."""
+    status = Status.ERROR if evidence.unreadable else Status.NO_DATA
+    return Finding(check.name, check.title, status, "No log lines could be read.",
+                   evidence=tuple(f"unreadable: {u}" for u in evidence.unreadable[:10]),
+                   guide_section=check.guide_section)
+
+
 class ErrorLogsCheck:
     """ERROR lines and stack traces in recent logs (kubectl logs -l app=SERVICE --tail=1000 | grep ERROR)."""
 
@@ -34,17 +50,12 @@ class ErrorLogsCheck:
     guide_section = "High Error Rates"
 
     async def collect(self, sources: SourceSet, ctx: CheckContext) -> LogEvidence:
-        lines, unreadable = await sources.kube.recent_logs(ctx.target, ctx.diagnosis.log_tail_lines)
-        pods = len({line.pod for line in lines} | {u.split("/")[0] for u in unreadable})
-        return LogEvidence(tuple(lines), tuple(unreadable), pods)
+        return await read_recent_logs(sources, ctx)
 
     def assess(self, evidence: LogEvidence, ctx: CheckContext) -> Finding:
         result = scan(evidence.lines)
         if result.lines == 0:
-            status = Status.ERROR if evidence.unreadable else Status.NO_DATA
-            return Finding(self.name, self.title, status, "No log lines could be read.",
-                           evidence=tuple(f"unreadable: {u}" for u in evidence.unreadable[:10]),
-                           guide_section=self.guide_section)
+            return unread_finding(self, evidence)
         share = result.error_lines / result.lines
         status = Status.CRIT if share >= CRIT_SHARE else Status.WARN if share >= WARN_SHARE else Status.OK
         tail = ctx.diagnosis.log_tail_lines
