@@ -13,11 +13,10 @@ from bot.actions.common import (
     deployment_fingerprint,
     deployment_state,
     dry_run_outcome,
-    rfc3339,
     rollout_settled,
 )
 from bot.actions.params import flag, minutes, only
-from bot.actions.timed import UNSET, TimedParams, recorded_or_current, timed_outcome, until
+from bot.actions.timed import TimedChange, TimedParams, TimedSetting, rolling_preview, timed_outcome, until
 from bot.config import OpsConfig
 from bot.model import Symptom, Target
 from bot.sources.admin_records import DeploymentSpecView
@@ -28,21 +27,12 @@ LEVEL_BEFORE = "opsbot.io/log-level-before-debug"
 DEBUG_UNTIL = "opsbot.io/debug-logging-until"
 
 
-def _change(deployment: DeploymentSpecView, target: Target, params: TimedParams, reverts_at: datetime
-            ) -> tuple[str | None, dict[str, str | None], str]:
-    """(new LOG_LEVEL or None to remove it, annotations to write, one-line description)."""
-    container = deployment.container(target.deployment)
-    current = container.env.get(VARIABLE)
-    if params.revert:
-        before = deployment.annotations.get(LEVEL_BEFORE)
-        value = None if before in (None, UNSET) else before
-        shown = "removed" if value is None else value
-        return value, {LEVEL_BEFORE: None, DEBUG_UNTIL: None}, f"{VARIABLE}: {current} -> {shown}"
-    annotations: dict[str, str | None] = {
-        LEVEL_BEFORE: recorded_or_current(deployment.annotations, LEVEL_BEFORE, current),
-        DEBUG_UNTIL: rfc3339(reverts_at),
-    }
-    return DEBUG, annotations, f"{VARIABLE}: {current or 'unset'} -> {DEBUG}"
+SETTING = TimedSetting(label=VARIABLE, before_key=LEVEL_BEFORE, until_key=DEBUG_UNTIL, absent="unset")
+
+
+def _change(deployment: DeploymentSpecView, target: Target, params: TimedParams, reverts_at: datetime) -> TimedChange:
+    current = deployment.container(target.deployment).env.get(VARIABLE)
+    return SETTING.change(deployment.annotations, current, params, DEBUG, reverts_at)
 
 
 def _referenced(deployment: DeploymentSpecView, target: Target) -> str | None:
@@ -77,15 +67,12 @@ class DebugLogging:
         if blocked:
             return Preview(summary=f"Cannot switch debug logging on {target.deployment}", state=state,
                            blocked=blocked)
-        value, annotations, line = _change(deployment, target, params, until(env.clock(), params.minutes))
+        change = _change(deployment, target, params, until(env.clock(), params.minutes))
         container = app_container(deployment, target)
-        await env.kube.set_env(target, container, VARIABLE, value, annotations,
+        await env.kube.set_env(target, container, VARIABLE, change.value, change.annotations,
                                expect_version=deployment.resource_version, dry_run=True)
         what = "Revert debug logging" if params.revert else f"Debug logging for {params.minutes} min"
-        return Preview(summary=f"{what} on {target.deployment} (rolls its pods)",
-                       changes=(f"deployment/{target.deployment} container {container}: {line}",
-                                "(server dry run accepted)"),
-                       state=state)
+        return rolling_preview(target, container, change.line, what, state)
 
     async def fingerprint(self, env: ActionEnv, target: Target, params: TimedParams) -> Mapping[str, str]:
         return await deployment_fingerprint(env, target)
@@ -100,13 +87,13 @@ class DebugLogging:
         if refusal:
             raise ActionError(refusal)
         reverts_at = until(env.clock(), params.minutes)
-        value, annotations, line = _change(deployment, target, params, reverts_at)
+        change = _change(deployment, target, params, reverts_at)
         container = app_container(deployment, target)
-        await env.kube.set_env(target, container, VARIABLE, value, annotations,
+        await env.kube.set_env(target, container, VARIABLE, change.value, change.annotations,
                                expect_version=deployment.resource_version, dry_run=False)
         if params.revert:
-            return Outcome(ok=True, summary=f"Debug logging reverted on {target.deployment}", detail=(line,))
-        return timed_outcome(self.name, f"Debug logging on for {target.deployment}", (line,), reverts_at)
+            return Outcome(ok=True, summary=f"Debug logging reverted on {target.deployment}", detail=(change.line,))
+        return timed_outcome(self.name, f"Debug logging on for {target.deployment}", (change.line,), reverts_at)
 
     async def settled(self, env: ActionEnv, target: Target, params: TimedParams) -> bool:
         return await rollout_settled(env, target)

@@ -13,11 +13,10 @@ from bot.actions.common import (
     deployment_fingerprint,
     deployment_state,
     dry_run_outcome,
-    rfc3339,
     rollout_settled,
 )
 from bot.actions.params import flag, memory_bytes, minutes, only, quantity_bytes
-from bot.actions.timed import UNSET, TimedParams, recorded_or_current, timed_outcome, until
+from bot.actions.timed import UNSET, TimedChange, TimedParams, TimedSetting, rolling_preview, timed_outcome, until
 from bot.config import OpsConfig
 from bot.model import Symptom, Target
 from bot.sources.admin_records import DeploymentSpecView
@@ -51,20 +50,12 @@ def _refusal(deployment: DeploymentSpecView, target: Target, params: TimedParams
     return None
 
 
-def _change(deployment: DeploymentSpecView, target: Target, params: TimedParams, reverts_at: datetime
-            ) -> tuple[str | None, dict[str, str | None], str]:
-    """(new limit or None to remove it, annotations to write, one-line description)."""
+SETTING = TimedSetting(label="limits.memory", before_key=LIMIT_BEFORE, until_key=BUMP_UNTIL, absent="no limit")
+
+
+def _change(deployment: DeploymentSpecView, target: Target, params: TimedParams, reverts_at: datetime) -> TimedChange:
     current = deployment.container(target.deployment).memory_limit
-    if params.revert:
-        before = deployment.annotations.get(LIMIT_BEFORE)
-        limit = None if before in (None, UNSET) else before
-        return limit, {LIMIT_BEFORE: None, BUMP_UNTIL: None}, \
-            f"limits.memory: {current} -> {limit or 'no limit'}"
-    annotations: dict[str, str | None] = {
-        LIMIT_BEFORE: recorded_or_current(deployment.annotations, LIMIT_BEFORE, current),
-        BUMP_UNTIL: rfc3339(reverts_at),
-    }
-    return params.value, annotations, f"limits.memory: {current or 'no limit'} -> {params.value}"
+    return SETTING.change(deployment.annotations, current, params, params.value, reverts_at)
 
 
 class MemoryBump:
@@ -98,15 +89,12 @@ class MemoryBump:
         refusal = None if params.revert else _refusal(deployment, target, params)
         if refusal:
             return Preview(summary=f"Cannot bump memory of {target.deployment}", state=state, blocked=refusal)
-        limit, annotations, line = _change(deployment, target, params, until(env.clock(), params.minutes))
+        change = _change(deployment, target, params, until(env.clock(), params.minutes))
         container = app_container(deployment, target)
-        await env.kube.set_memory_limit(target, container, limit, annotations,
+        await env.kube.set_memory_limit(target, container, change.value, change.annotations,
                                         expect_version=deployment.resource_version, dry_run=True)
         what = "Revert the memory bump" if params.revert else f"Memory limit {params.value} for {params.minutes} min"
-        return Preview(summary=f"{what} on {target.deployment} (rolls its pods)",
-                       changes=(f"deployment/{target.deployment} container {container}: {line}",
-                                "(server dry run accepted)"),
-                       state=state)
+        return rolling_preview(target, container, change.line, what, state)
 
     async def fingerprint(self, env: ActionEnv, target: Target, params: TimedParams) -> Mapping[str, str]:
         return await deployment_fingerprint(env, target)
@@ -121,14 +109,13 @@ class MemoryBump:
         if env.dry_run:
             return dry_run_outcome(await self.preview(env, target, params))
         reverts_at = until(env.clock(), params.minutes)
-        limit, annotations, line = _change(deployment, target, params, reverts_at)
-        await env.kube.set_memory_limit(target, app_container(deployment, target), limit, annotations,
-                                        expect_version=deployment.resource_version,
-                                        dry_run=False)
+        change = _change(deployment, target, params, reverts_at)
+        await env.kube.set_memory_limit(target, app_container(deployment, target), change.value, change.annotations,
+                                        expect_version=deployment.resource_version, dry_run=False)
         if params.revert:
-            return Outcome(ok=True, summary=f"Memory limit of {target.deployment} reverted", detail=(line,))
-        return timed_outcome(self.name, f"Memory limit of {target.deployment} raised to {params.value}", (line,),
-                             reverts_at)
+            return Outcome(ok=True, summary=f"Memory limit of {target.deployment} reverted", detail=(change.line,))
+        return timed_outcome(self.name, f"Memory limit of {target.deployment} raised to {params.value}",
+                             (change.line,), reverts_at)
 
     async def settled(self, env: ActionEnv, target: Target, params: TimedParams) -> bool:
         return await rollout_settled(env, target)

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.actions.base import REVERT_PARAM, Outcome
+from bot.actions.base import REVERT_PARAM, Outcome, Preview
 from bot.actions.common import rfc3339
-from bot.model import Proposal
+from bot.model import Proposal, Target
 
 # Annotation value meaning "there was no value": the revert then removes the setting instead of setting it.
 UNSET = "<unset>"
@@ -42,3 +42,44 @@ def timed_outcome(action: str, summary: str, detail: tuple[str, ...], reverts_at
         revert=Proposal(action, {REVERT_PARAM: "true"}, reason=f"automatic revert at {rfc3339(reverts_at)}"),
         reverts_at=reverts_at,
     )
+
+
+@dataclass(frozen=True)
+class TimedChange:
+    """What one timed change writes: the new setting (None removes it), the annotations, and a line to show."""
+
+    value: str | None
+    annotations: dict[str, str | None]
+    line: str
+
+
+@dataclass(frozen=True)
+class TimedSetting:
+    """Which setting a timed action changes and where it records the value to return to."""
+
+    label: str  # as shown: "LOG_LEVEL", "limits.memory"
+    before_key: str  # annotation holding the value before the change
+    until_key: str  # annotation holding when the change reverts
+    absent: str  # how a missing value reads: "unset", "no limit"
+
+    def change(self, annotations: dict[str, str], current: str | None, params: TimedParams, wanted: str,
+               reverts_at: datetime) -> TimedChange:
+        """Forward: `wanted`, recording what it replaces. Revert: back to the recorded value, dropping both
+        annotations, so the deployment carries no trace of the bot afterwards."""
+        shown = current or self.absent
+        if params.revert:
+            before = annotations.get(self.before_key)
+            value = None if before in (None, UNSET) else before
+            return TimedChange(value, {self.before_key: None, self.until_key: None},
+                               f"{self.label}: {shown} -> {value or self.absent}")
+        recorded = {self.before_key: recorded_or_current(annotations, self.before_key, current),
+                    self.until_key: rfc3339(reverts_at)}
+        return TimedChange(wanted, dict(recorded), f"{self.label}: {shown} -> {wanted}")
+
+
+def rolling_preview(target: Target, container: str, line: str, what: str, state: dict[str, str]) -> Preview:
+    """The preview of a template change the API server's dry run accepted (it rolls the pods)."""
+    return Preview(summary=f"{what} on {target.deployment} (rolls its pods)",
+                   changes=(f"deployment/{target.deployment} container {container}: {line}",
+                            "(server dry run accepted)"),
+                   state=state)
