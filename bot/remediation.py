@@ -23,7 +23,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bot.actions import ACTIONS
@@ -43,6 +43,7 @@ from bot.approvals.policy import may_deny, refusal
 from bot.approvals.service import BOT_ACTOR
 from bot.checks import CHECKS
 from bot.checks.base import SourceSet
+from bot.clock import utc_now
 from bot.config import OpsConfig
 from bot.engine import context_for, diagnose, run_check
 from bot.model import Diagnosis, Finding, Proposal, Symptom
@@ -96,10 +97,6 @@ class _Baseline:
     finding: Finding | None
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Remediation:
     def __init__(
         self,
@@ -113,7 +110,7 @@ class Remediation:
         dry_run: bool = False,
         settle_timeout_s: float = SETTLE_TIMEOUT_S,
         settle_poll_s: float = SETTLE_POLL_S,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
         timed_reverts_in_process: bool = True,
     ) -> None:
         self.approvals = approvals

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Literal, Protocol, TypeVar
 
+from bot.clock import utc_now
 from bot.config import OpsConfig
 from bot.model import Proposal, Symptom, Target
 from bot.sources.cache_admin import CacheAdmin
@@ -77,10 +78,6 @@ class Outcome:
     dry_run: bool = False
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True)
 class ActionEnv:
     """Everything an action may touch. `postgres`/`cache` are None when the platform database or cache
@@ -92,7 +89,7 @@ class ActionEnv:
     postgres: PostgresAdmin | None = None
     cache: CacheAdmin | None = None
     dry_run: bool = False
-    clock: Callable[[], datetime] = _utc_now
+    clock: Callable[[], datetime] = utc_now
 
 
 P = TypeVar("P")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot import telemetry
@@ -30,6 +30,7 @@ from bot.approvals.decision import (
 )
 from bot.approvals.policy import Approver, Requirement, may_deny, refusal, requirement, second_approval_refusal
 from bot.approvals.trail import EXPIRED_MESSAGE, Trail, message_link
+from bot.clock import utc_now
 from bot.config import OpsConfig
 from bot.model import Target
 from bot.sources.errors import SourceError
@@ -49,10 +50,6 @@ log = logging.getLogger(__name__)
 BOT_ACTOR = "opsbot"  # the actor of what nobody clicked: expiry, superseding
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Approvals:
     def __init__(
         self,
@@ -63,7 +60,7 @@ class Approvals:
         env: ActionEnv,
         *,
         dry_run: bool = False,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.store = store
         self._coordination = coordination

@@ -10,8 +10,9 @@ import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from bot.clock import utc_now
 from bot.store.approvals import (
     ApprovalRequest,
     AuditEntry,
@@ -25,12 +26,8 @@ from bot.store.approvals import (
 _STUCK = frozenset({RequestStatus.APPROVED, RequestStatus.EXECUTING})  # a live replica moves on within the TTL
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class MemoryApprovalStore:
-    def __init__(self, *, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, *, clock: Callable[[], datetime] = utc_now) -> None:
         self._clock = clock
         self._requests: dict[str, ApprovalRequest] = {}
         self._audit: list[AuditRecord] = []
