@@ -17,7 +17,7 @@ from bot.bundle.request import BundleRequest
 from bot.model import Diagnosis, Target
 from bot.sources.errors import SourceError
 from bot.sources.kube import KubeSource
-from bot.sources.pod_images import ContainerImage, pods_with_images
+from bot.sources.pod_images import ContainerImage, images_of
 from bot.sources.records import (
     DeploymentInfo,
     ErrorStats,
@@ -116,13 +116,13 @@ async def _kubernetes(deps: Deps, target: Target, attempt: _Attempts, tail: int)
     kube = deps.sources.kube
     out = attempt.collected
     deployment = await attempt("deployment", kube.deployment(target))
-    found = await attempt("pods", pods_with_images(kube, target))
+    pods = await attempt("pods", kube.pods(target))
     reads: list[Awaitable[object]] = [_events(kube, target, attempt)]
     if deployment is not None:
         out.deployment = deployment
         reads.append(_history(kube, deployment, attempt))
-    if found is not None:
-        out.pods, out.images = found
+    if pods is not None:
+        out.pods, out.images = pods, images_of(pods)
         reads.append(_logs(deps, out.pods, target, attempt, tail))
     await asyncio.gather(*reads)
 

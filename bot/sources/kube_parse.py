@@ -170,6 +170,7 @@ def _container_state(name: str, st: Any) -> ContainerState:
         last_finished_at=last.finished_at if last else None,
         last_started_at=last.started_at if last else None,
         last_message=last.message if last else None,
+        image_id=st.image_id or "",
     )
 
 

@@ -19,6 +19,7 @@ class ContainerState:
     started_at: datetime | None = None  # when the running instance started
     last_started_at: datetime | None = None  # when the previous (terminated) instance started
     last_message: str | None = None
+    image_id: str = ""  # what the runtime pulled (`imageID`, with the digest); empty until pulled
 
 
 @dataclass(frozen=True)
