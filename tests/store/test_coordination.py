@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 import redis
@@ -16,17 +15,6 @@ from bot.store.coordination import (
     coordination_from_url,
 )
 from tests.fakes.servers import free_port
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def coord(request: pytest.FixtureRequest) -> AsyncIterator[Coordination]:
-    impl: Coordination
-    if request.param == "redis":
-        impl = RedisCoordination(request.getfixturevalue("redis_client_url"))
-    else:
-        impl = MemoryCoordination()
-    yield impl
-    await impl.aclose()
 
 
 def test_both_implementations_satisfy_the_protocol() -> None:

@@ -4,23 +4,11 @@ thread map and snoozes live there)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 import redis
 
-from bot.store.coordination import Coordination, MemoryCoordination, RedisCoordination
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def coord(request: pytest.FixtureRequest) -> AsyncIterator[Coordination]:
-    impl: Coordination
-    if request.param == "redis":
-        impl = RedisCoordination(request.getfixturevalue("redis_client_url"))
-    else:
-        impl = MemoryCoordination()
-    yield impl
-    await impl.aclose()
+from bot.store.coordination import Coordination, RedisCoordination
 
 
 async def test_document_round_trip_and_replace(coord: Coordination) -> None:
