@@ -186,13 +186,20 @@ class Remediation:
 
     # -- a click ------------------------------------------------------------------------------------
     async def review(
-        self, request_id: str, approver: Approver, *, channel: str | None = None, message_ts: str | None = None
+        self,
+        request_id: str,
+        approver: Approver,
+        *,
+        channel: str | None = None,
+        message_ts: str | None = None,
+        require_message: bool = False,
     ) -> Review:
         """The preview for a click, after every check `approve` makes (the core's precheck, audited).
         Whoever may not approve (a viewer, the requester, the first of two approvers) still sees the preview,
         with `approve_refused` saying why; the requester may withdraw. Changes nothing; `approve` checks
         everything again on submit."""
-        refused = await self.approvals.precheck(request_id, approver, channel=channel, message_ts=message_ts)
+        refused = await self.approvals.precheck(request_id, approver, channel=channel, message_ts=message_ts,
+                                                require_message=require_message)
         if refused is not None and refused.reason not in _VIEW_ONLY:
             return Review(refused.request, refused=refused.message, required_role=refused.required_role)
         request = await self.approvals.store.get(request_id)
@@ -229,18 +236,37 @@ class Remediation:
         return Decision(DecisionKind.REFUSED, OUTSIDER, request=await self.approvals.store.get(request_id),
                         reason=RefusalReason.NOT_AUTHORISED)
 
-    async def approve(self, request_id: str, approver: Approver) -> Decision:
-        """Take the "before" measurement, then let the core authorise and execute exactly once."""
+    async def approve(
+        self,
+        request_id: str,
+        approver: Approver,
+        *,
+        channel: str | None = None,
+        message_ts: str | None = None,
+        require_message: bool = False,
+    ) -> Decision:
+        """Take the "before" measurement, then let the core authorise and execute exactly once. The click's
+        origin (`channel`, `message_ts`, `require_message`) is checked by the core, as for `review`."""
         request = await self.approvals.store.get(request_id)
         if request is not None and request.status is RequestStatus.PENDING and not self.dry_run:
             action = self._actions.get(request.action)
             needed = requirement(self._config, action) if action is not None else None
             if needed is not None and refusal(self._config, needed, approver, request.requester) is None:
                 await self._take_baseline(request)
-        return await self.approvals.approve(request_id, approver)
+        return await self.approvals.approve(request_id, approver, channel=channel, message_ts=message_ts,
+                                            require_message=require_message)
 
-    async def deny(self, request_id: str, approver: Approver) -> Decision:
-        return await self.approvals.deny(request_id, approver)
+    async def deny(
+        self,
+        request_id: str,
+        approver: Approver,
+        *,
+        channel: str | None = None,
+        message_ts: str | None = None,
+        require_message: bool = False,
+    ) -> Decision:
+        return await self.approvals.deny(request_id, approver, channel=channel, message_ts=message_ts,
+                                         require_message=require_message)
 
     # -- verification -------------------------------------------------------------------------------
     def verify_symptom(self, request: ApprovalRequest) -> Symptom | None:

@@ -2,7 +2,10 @@
 
 Thin: ack first, then the core (`bot.remediation`). The clicker is only ever `body["user"]["id"]` from the
 signed payload (plus the configured user groups Slack says they are in); the button value and the modal's
-private_metadata are lookup keys for the stored request, nothing more. Refusals go to the clicker alone
+private_metadata are lookup keys for the stored request, nothing more. Every click must come from the
+message the request was posted in: a button's signed container names it, and the modal carries that
+container's channel and ts in its private_metadata, so a submission (or Deny) naming another message, or
+none, is refused like a click from elsewhere. Refusals go to the clicker alone
 (`chat.postEphemeral`); settled requests replace their buttons in the message with who did what, when, and
 the result; a verified success is followed by the verdict in the thread, with the revert where one exists.
 """
@@ -31,6 +34,7 @@ from bot.render.approval_blocks import (
     channel_of,
     loading_view,
     mention,
+    message_ts_of,
     notice_message,
     notice_view,
     preview_view,
@@ -67,12 +71,12 @@ def register(app: AsyncApp, deps: Deps, flow: Remediation, people: People) -> No
         await ack()
         user = str(body["user"]["id"])
         request_id = str(action.get("value") or "")
-        container = body.get("container") or {}
-        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+        channel, message_ts = _container_of(body)
         view_id = await _open_loading(client, str(body.get("trigger_id") or ""), request_id)
         try:
             clicker = await approver(client, user, request_id)
-            review = (await flow.review(request_id, clicker, channel=channel, message_ts=container.get("message_ts"))
+            review = (await flow.review(request_id, clicker, channel=channel, message_ts=message_ts,
+                                        require_message=True)
                       if clicker is not None else Review(None, refused=OUTSIDER))
         except ApprovalStoreError as exc:
             await _store_down(client, exc, request_id, user=user, channel=channel, view_id=view_id)
@@ -82,7 +86,7 @@ def register(app: AsyncApp, deps: Deps, flow: Remediation, people: People) -> No
             await _update_view(client, view_id, notice_view(request_id, text))
             await _ephemeral(client, channel, user, text)
             return
-        if not await _update_view(client, view_id, preview_view(review)):
+        if not await _update_view(client, view_id, preview_view(review, channel, message_ts)):
             # No modal (the 3-second trigger expired): the preview goes privately instead; click again to approve.
             lines = "\n".join(preview_lines(review, mention, escape_mrkdwn))
             await _ephemeral(client, channel, user, f"{lines}\nClick the button again to approve or deny.")
@@ -95,8 +99,9 @@ def register(app: AsyncApp, deps: Deps, flow: Remediation, people: People) -> No
             return
         try:
             clicker = await approver(client, user, request_id)
-            decision = (await flow.approve(request_id, clicker) if clicker is not None
-                        else await flow.outsider_decision(request_id))
+            decision = (await flow.approve(request_id, clicker, channel=channel_of(view),
+                                           message_ts=message_ts_of(view), require_message=True)
+                        if clicker is not None else await flow.outsider_decision(request_id))
         except ApprovalStoreError as exc:
             await _store_down(client, exc, request_id, user=user, channel=channel_of(view),
                               trigger_id=str(body.get("trigger_id") or ""))
@@ -107,14 +112,15 @@ def register(app: AsyncApp, deps: Deps, flow: Remediation, people: People) -> No
         await ack()
         user = str(body["user"]["id"])
         request_id = str(action.get("value") or "")
-        view_id = (body.get("view") or {}).get("id")
+        modal = body.get("view") or {}  # Deny is pressed inside the preview modal: its origin is the modal's
+        view_id = modal.get("id")
         try:
             clicker = await approver(client, user, request_id)
-            decision = (await flow.deny(request_id, clicker) if clicker is not None
-                        else await flow.outsider_decision(request_id))
+            decision = (await flow.deny(request_id, clicker, channel=channel_of(modal),
+                                        message_ts=message_ts_of(modal), require_message=True)
+                        if clicker is not None else await flow.outsider_decision(request_id))
         except ApprovalStoreError as exc:
-            await _store_down(client, exc, request_id, user=user, channel=channel_of(body.get("view") or {}),
-                              view_id=view_id)
+            await _store_down(client, exc, request_id, user=user, channel=channel_of(modal), view_id=view_id)
             return
         text = ("Declined: nothing was changed." if decision.kind is DecisionKind.DENIED
                 else refusal_line(decision.message, decision.required_role, escape_mrkdwn))
@@ -251,6 +257,14 @@ async def _find_message(client: AsyncWebClient, channel: str, ts: str) -> dict[s
 
 
 # -- small Slack helpers ------------------------------------------------------------------------------------
+
+
+def _container_of(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The channel and ts of the message whose button was clicked, from the signed payload's container."""
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    message_ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    return (str(channel) if channel else None), (str(message_ts) if message_ts else None)
 
 
 async def _open_loading(client: AsyncWebClient, trigger_id: str, request_id: str) -> str | None:

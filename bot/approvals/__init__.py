@@ -4,8 +4,9 @@ The API the Slack layer and the CLI build on:
 
 * ``Approvals.propose(action, service, params, requester)`` -> ``Proposed`` (request id for the button,
   the preview to show); ``Approvals.attach_message(id, channel, ts)`` once the message is posted.
-* ``Approvals.approve(id, Approver.slack_user(user_id, groups), channel=..., message_ts=...)`` ->
-  ``Decision``: refusals (with the role needed), the outcome, or a re-proposal when the target changed.
+* ``Approvals.approve(id, Approver.slack_user(user_id, groups), channel=..., message_ts=..., require_message=True)``
+  -> ``Decision``: refusals (with the role needed), the outcome, or a re-proposal when the target changed.
+  ``require_message`` (clicks from Slack) refuses an origin that is not exactly the request's posted message.
 * ``Approvals.precheck(...)`` -> ``Decision | None``: the same checks without executing (confirmation modal).
 * ``Approvals.deny(...)``; ``Approvals.expire_due()`` and ``Approvals.fail_stuck()`` (scheduler jobs);
   ``Approvals.audit(...)``.

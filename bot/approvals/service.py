@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -149,11 +149,14 @@ class Approvals:
         *,
         channel: str | None = None,
         message_ts: str | None = None,
+        require_message: bool = False,
         dry_run: bool = False,
     ) -> Decision:
         """Authorise the click and, if allowed, execute the request exactly once. Never raises for a
-        refusal; `channel`/`message_ts` are the click's container, checked against where it was posted."""
-        vetted = await self._vet(request_id, approver, channel, message_ts)
+        refusal; `channel`/`message_ts` are the click's container, checked against where it was posted.
+        With `require_message` (a click from Slack) they must name exactly that message: a missing one, or a
+        request posted nowhere, is refused too."""
+        vetted = await self._vet(request_id, approver, _Origin(channel, message_ts, require_message))
         if isinstance(vetted, Decision):
             return vetted
         request, action = vetted
@@ -184,12 +187,18 @@ class Approvals:
                 log.warning("approval %s: could not release %s: %s", request.id, lock, exc)
 
     async def precheck(
-        self, request_id: str, approver: Approver, *, channel: str | None = None, message_ts: str | None = None
+        self,
+        request_id: str,
+        approver: Approver,
+        *,
+        channel: str | None = None,
+        message_ts: str | None = None,
+        require_message: bool = False,
     ) -> Decision | None:
         """The checks of `approve` without executing: None when this person may approve the request now,
         else the (audited) refusal. For a confirmation modal: precheck on the button click, show the
         preview, then `approve` on submit, which checks everything again."""
-        vetted = await self._vet(request_id, approver, channel, message_ts)
+        vetted = await self._vet(request_id, approver, _Origin(channel, message_ts, require_message))
         if isinstance(vetted, Decision):
             return vetted
         request, _ = vetted
@@ -198,10 +207,16 @@ class Approvals:
         return None
 
     async def deny(
-        self, request_id: str, approver: Approver, *, channel: str | None = None, message_ts: str | None = None
+        self,
+        request_id: str,
+        approver: Approver,
+        *,
+        channel: str | None = None,
+        message_ts: str | None = None,
+        require_message: bool = False,
     ) -> Decision:
-        """Decline a pending request (or, for the requester, withdraw it)."""
-        gate = await self._gate(request_id, approver, channel, message_ts)
+        """Decline a pending request (or, for the requester, withdraw it). The origin as for `approve`."""
+        gate = await self._gate(request_id, approver, _Origin(channel, message_ts, require_message))
         if isinstance(gate, Decision):
             return gate
         request, action = gate
@@ -239,7 +254,7 @@ class Approvals:
 
     # -- steps ------------------------------------------------------------------------------------
     async def _gate(
-        self, request_id: str, approver: Approver, channel: str | None, message_ts: str | None
+        self, request_id: str, approver: Approver, origin: _Origin
     ) -> tuple[ApprovalRequest, Action[Any]] | Decision:
         """Checks every click passes first: the request exists, came from its message, may be acted on."""
         request = await self.store.get(request_id)
@@ -249,7 +264,7 @@ class Approvals:
         if _unattached(request) and not approver.local:
             message = "This proposal's message is not posted yet; use the button in the message once it is."
             return await self._trail.refuse(request, approver, RefusalReason.WRONG_MESSAGE, message)
-        if _elsewhere(request, channel, message_ts):
+        if origin.elsewhere(request):
             message = "This button does not belong to the message the request was posted in."
             return await self._trail.refuse(request, approver, RefusalReason.WRONG_MESSAGE, message)
         if self._config.read_only and not approver.system:
@@ -262,10 +277,10 @@ class Approvals:
         return request, action
 
     async def _vet(
-        self, request_id: str, approver: Approver, channel: str | None, message_ts: str | None
+        self, request_id: str, approver: Approver, origin: _Origin
     ) -> tuple[ApprovalRequest, Action[Any]] | Decision:
         """The gate, then: may this person approve it, and is it still pending (expiry is the store's call)."""
-        gate = await self._gate(request_id, approver, channel, message_ts)
+        gate = await self._gate(request_id, approver, origin)
         if isinstance(gate, Decision):
             return gate
         request, action = gate
@@ -435,13 +450,28 @@ def _unattached(request: ApprovalRequest) -> bool:
     return request.awaiting_message
 
 
-def _elsewhere(request: ApprovalRequest, channel: str | None, message_ts: str | None) -> bool:
-    """A click names its container; a request posted in a message only accepts clicks from there."""
-    if channel is None or request.channel is None:
-        return False
-    if channel != request.channel:
-        return True
-    return message_ts is not None and request.message_ts is not None and message_ts != request.message_ts
+@dataclass(frozen=True)
+class _Origin:
+    """Where a click says it came from: the button's container, or what a modal opened from that button
+    carries in its private_metadata. `exact` (every click from Slack) leaves no part of it optional."""
+
+    channel: str | None
+    message_ts: str | None
+    exact: bool = False
+
+    def elsewhere(self, request: ApprovalRequest) -> bool:
+        """A request posted in a message only accepts clicks from there."""
+        if self.exact:
+            # A modal's submission or a button from Slack always has a message behind it; one that names no
+            # message, or a request that was never posted, cannot be tied to the message people saw.
+            posted = (request.channel, request.message_ts)
+            return None in posted or (self.channel, self.message_ts) != posted
+        if self.channel is None or request.channel is None:
+            return False
+        if self.channel != request.channel:
+            return True
+        return (self.message_ts is not None and request.message_ts is not None
+                and self.message_ts != request.message_ts)
 
 
 async def _run(action: Action[Any], env: ActionEnv, target: Target, params: Any, request_id: str) -> Outcome:

@@ -2,8 +2,9 @@
 buttons, re-proposals and the verification verdict. Plain dicts, every limit enforced, wording from
 `approval_text`.
 
-A button carries only the opaque request id (`value`); the modal carries it in `private_metadata`. Both
-are lookup keys, never a statement of who clicked or what to run.
+A button carries only the opaque request id (`value`); the modal carries it in `private_metadata`, with the
+channel and message ts of the button that opened it (from the click's signed container). Those are lookup
+keys and the origin a submission is checked against, never a statement of who clicked or what to run.
 """
 
 from __future__ import annotations
@@ -98,7 +99,9 @@ def loading_view(request_id: str) -> dict[str, Any]:
                                        "loading")])
 
 
-def preview_view(review: Review) -> dict[str, Any]:
+def preview_view(review: Review, channel: str | None, message_ts: str | None) -> dict[str, Any]:
+    """The preview modal for a click on the button in `channel` / `message_ts` (the click's container): its
+    submission is approved only if the request was posted in that very message."""
     assert review.request is not None
     request_id = review.request.id
     body = "\n".join(preview_lines(review, mention, escape_mrkdwn))
@@ -109,7 +112,7 @@ def preview_view(review: Review) -> dict[str, Any]:
             "text": {"type": "plain_text", "text": "Deny"}, "value": request_id,
         }]})
     submit = None if review.approve_refused else "Dry run" if review.dry_run else "Approve"
-    return _view(request_id, blocks, submit=submit, channel=review.request.channel,
+    return _view(request_id, blocks, submit=submit, origin=_origin(channel, message_ts),
                  close="Cancel" if submit else "Close")
 
 
@@ -124,8 +127,13 @@ def request_id_of(view: dict[str, Any]) -> str | None:
 
 
 def channel_of(view: dict[str, Any]) -> str | None:
-    """The channel of the request the modal previews (where a private answer can go)."""
+    """The channel of the button that opened the modal (where a private answer can go)."""
     return _metadata(view, "channel")
+
+
+def message_ts_of(view: dict[str, Any]) -> str | None:
+    """The ts of the message whose button opened the modal."""
+    return _metadata(view, "message_ts")
 
 
 def _metadata(view: dict[str, Any], key: str) -> str | None:
@@ -137,8 +145,12 @@ def _metadata(view: dict[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _origin(channel: str | None, message_ts: str | None) -> dict[str, str]:
+    return {key: value for key, value in (("channel", channel), ("message_ts", message_ts)) if value}
+
+
 def _view(request_id: str, blocks: list[Block], *, submit: str | None = None, close: str = "Cancel",
-          channel: str | None = None) -> dict[str, Any]:
+          origin: dict[str, str] | None = None) -> dict[str, Any]:
     problems = check_blocks(blocks)
     if problems or len(blocks) > MODAL_MAX_BLOCKS:
         raise BlockLimitError("; ".join(problems) or "too many blocks for a modal")
@@ -147,8 +159,9 @@ def _view(request_id: str, blocks: list[Block], *, submit: str | None = None, cl
         "callback_id": MODAL_CALLBACK,
         "title": {"type": "plain_text", "text": MODAL_TITLE},
         "close": {"type": "plain_text", "text": close},
-        # The channel too, so a later failure (the approvals database down) can still answer privately there.
-        "private_metadata": json.dumps({"request_id": request_id, **({"channel": channel} if channel else {})}),
+        # The origin: a submission must come from the message the request was posted in, and a later failure
+        # (the approvals database down) can still answer privately in its channel.
+        "private_metadata": json.dumps({"request_id": request_id, **(origin or {})}),
         "blocks": blocks,
     }
     if submit:

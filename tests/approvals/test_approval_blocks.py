@@ -12,6 +12,8 @@ from bot.approvals import Proposed, Requirement
 from bot.model import Fact, Finding, Proposal, Status, Symptom
 from bot.remediation import Offer, Review
 from bot.render.approval_blocks import (
+    channel_of,
+    message_ts_of,
     notice_view,
     offer_buttons,
     preview_view,
@@ -62,14 +64,18 @@ def test_preview_modal_says_what_changes_who_may_approve_and_carries_only_the_id
     review = Review(request(requester="U0ALICE01"), preview=Preview("Roll back <auth-service>", ("template := rs 6",)),
                     needed=Requirement("editor", four_eyes=True), title="Rollout undo", risk="high", dry_run=True,
                     stale=("revision",))
-    view = preview_view(review)
+    view = preview_view(review, "C0OPS0001", "1718000000.000200")
     assert not validate_view(view)
     text = json.dumps(view["blocks"])
     assert "&lt;auth-service&gt;" in text, "dynamic text is escaped"
     assert "two different editors must approve it (asked by <@U0ALICE01>)" in text
     assert "executes nothing" in text and "target changed since the proposal (revision)" in text
     assert view["submit"]["text"] == "Dry run"
-    assert request_id_of(view) == "req_abc" and json.loads(view["private_metadata"]) == {"request_id": "req_abc"}
+    # The id and the clicked button's message (the origin a submission is checked against), nothing else.
+    assert json.loads(view["private_metadata"]) == {
+        "request_id": "req_abc", "channel": "C0OPS0001", "message_ts": "1718000000.000200"}
+    assert (request_id_of(view), channel_of(view), message_ts_of(view)) == (
+        "req_abc", "C0OPS0001", "1718000000.000200")
     assert not validate_view(notice_view("req_abc", "Not done: needs the editor role."))
     assert request_id_of({"private_metadata": "not json"}) is None
 
@@ -78,7 +84,7 @@ def test_someone_who_may_not_approve_sees_the_preview_without_approve() -> None:
     review = Review(request(requester="U0ALICE01"), preview=Preview("Roll back auth-service", ("template := rs 6",)),
                     needed=Requirement("editor", four_eyes=False), title="Rollout undo", risk="medium",
                     approve_refused="Approving this needs the editor role; you have viewer.", may_deny=False)
-    view = preview_view(review)
+    view = preview_view(review, "C0OPS0001", "1718000000.000200")
     assert not validate_view(view)
     text = json.dumps(view["blocks"])
     assert "template := rs 6" in text and "You cannot approve this: Approving this needs the editor role" in text

@@ -222,6 +222,45 @@ async def test_click_from_another_message_refused(backend: StoreUnderTest, actio
     assert (rows[0].entry.channel, rows[0].entry.message_ts) == ("C0OPS", "1700000000.000100")
 
 
+async def test_a_click_from_slack_must_name_exactly_the_requests_message(
+    backend: StoreUnderTest, action_env: ActionEnv
+) -> None:
+    """`require_message` (every Slack click; a modal's origin comes from its private_metadata): an origin that
+    names another request's message, names none, or a request never posted, is refused and audited."""
+    action = scale_action()
+    approvals = make_approvals(backend.store, action, env=action_env)
+    other = await approvals.propose("scale", "api-gateway", {"replicas": "5"}, requester=EDITOR)
+    await approvals.attach_message(other.request.id, "C0OPS", "1700000000.000900")
+    proposed = await approvals.propose("scale", "auth-service", {"replicas": "5"}, requester=EDITOR)
+    await approvals.attach_message(proposed.request.id, "C0OPS", "1700000000.000100")
+    clicker = Approver.slack_user(EDITOR_2)
+    for channel, ts in (("C0OPS", "1700000000.000900"), ("C0OTHER", "1700000000.000100"), ("C0OPS", None),
+                        (None, "1700000000.000100"), (None, None)):
+        refused = await approvals.approve(proposed.request.id, clicker, channel=channel, message_ts=ts,
+                                          require_message=True)
+        assert refused.reason is RefusalReason.WRONG_MESSAGE, (channel, ts)
+        denied = await approvals.deny(proposed.request.id, clicker, channel=channel, message_ts=ts,
+                                      require_message=True)
+        assert denied.reason is RefusalReason.WRONG_MESSAGE, (channel, ts)
+        assert await approvals.precheck(proposed.request.id, clicker, channel=channel, message_ts=ts,
+                                        require_message=True) is not None
+    assert action.executions == []
+    stored = await backend.store.get(proposed.request.id)
+    assert stored is not None and stored.status is RequestStatus.PENDING
+    refusals = [r.entry for r in await backend.store.audit()
+                if r.entry.request_id == proposed.request.id and r.entry.event is AuditEvent.REFUSED]
+    assert len(refusals) == 15 and all("wrong_message" in e.detail and e.actor == EDITOR_2 for e in refusals)
+
+    never_posted = await approvals.propose("scale", "business-logic", {"replicas": "5"}, requester=EDITOR)
+    loose = await approvals.approve(never_posted.request.id, clicker, channel="C0OPS",
+                                    message_ts="1700000000.000100", require_message=True)
+    assert loose.reason is RefusalReason.WRONG_MESSAGE and action.executions == []
+
+    done = await approvals.approve(proposed.request.id, clicker, channel="C0OPS", message_ts="1700000000.000100",
+                                   require_message=True)
+    assert done.kind is DecisionKind.SUCCEEDED and len(action.executions) == 1
+
+
 async def test_replayed_click_after_success_refused_with_outcome(
     backend: StoreUnderTest, action_env: ActionEnv
 ) -> None:

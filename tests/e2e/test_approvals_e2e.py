@@ -212,7 +212,7 @@ def test_refusals_and_replays_execute_nothing(bot: BotProcess, platform: Platfor
     assert "deny_request" not in json.dumps(shown["blocks"])
 
     # A viewer who submits anyway (a stale or crafted modal) is re-authorised on submit and refused.
-    submit(bot, {**shown, "private_metadata": json.dumps({"request_id": button.request_id})}, VIEWER)
+    submit(bot, {**shown, "submit": {"type": "plain_text", "text": "Approve"}}, VIEWER)
     assert "editor role" in str(ephemeral_to(fake_slack, VIEWER).params["text"])
 
     guest = opened_view(fake_slack, click(bot, button, GUEST), want=is_notice)
@@ -229,11 +229,45 @@ def test_refusals_and_replays_execute_nothing(bot: BotProcess, platform: Platfor
 
     replay = opened_view(fake_slack, click(bot, button, BOB), want=is_notice)
     assert "Already handled: succeeded" in view_text(replay)
-    submit(bot, {**replay, "private_metadata": json.dumps({"request_id": button.request_id})}, BOB)
+    submit(bot, {**replay, "private_metadata": json.dumps(origin_of(button))}, BOB)
     refused = fake_slack.wait_for("chat.postEphemeral", lambda c: c.params.get("user") == BOB, count=2)[-1]
     assert "Already handled" in str(refused.params["text"])
     time.sleep(0.5)
     assert len(cluster_writes(sandbox)) == 1, "the replay wrote nothing"
+
+
+def origin_of(button: Button) -> dict[str, str]:
+    """What the preview modal of `button` carries: the request id and the message the button is in."""
+    return {"request_id": button.request_id, "channel": CHANNEL_ID, "message_ts": str(button.message["ts"])}
+
+
+def test_a_submission_naming_another_message_executes_nothing(
+    bot: BotProcess, platform: Platform, fake_slack: FakeSlack, sandbox: Sandbox
+) -> None:
+    """The modal's private_metadata carries the clicked button's message (from the signed container); a
+    submission whose origin is another request's message, or no message, is refused and audited."""
+    scale = platform.propose("scale", "api-gateway", {"replicas": "8"}, ALICE)
+    restart = platform.propose("restart", "business-logic", {}, ALICE)
+    scale_button, restart_button = (find_button(fake_slack, p.request.id) for p in (scale, restart))
+    view = opened_view(fake_slack, click(bot, scale_button, BOB), want=has_submit)
+    assert json.loads(view["private_metadata"]) == origin_of(scale_button)
+
+    crossed = {**origin_of(scale_button), "message_ts": str(restart_button.message["ts"])}
+    submit(bot, {**view, "private_metadata": json.dumps(crossed)}, BOB)
+    assert "does not belong to the message" in str(ephemeral_to(fake_slack, BOB).params["text"])
+    bare = {"request_id": scale.request.id}  # no origin at all: nothing ties it to the message people saw
+    submit(bot, {**view, "private_metadata": json.dumps(bare)}, BOB)
+    refusals = fake_slack.wait_for("chat.postEphemeral", lambda c: c.params.get("user") == BOB, count=2)
+    assert "does not belong to the message" in str(refusals[-1].params["text"])
+    time.sleep(0.5)
+    assert cluster_writes(sandbox) == [] and deployment(sandbox, "api-gateway")["spec"]["replicas"] == 4
+    assert request_status(platform.database_url, scale.request.id) == "pending"
+    assert audit_events(platform.database_url, scale.request.id).count(("refused", BOB)) == 2
+    assert fake_slack.calls("chat.update") == [], "the proposal's buttons stay"
+
+    submit(bot, view, BOB)  # the modal as Slack holds it: from the right message
+    assert f"Approved by <@{BOB}>" in settled_text(fake_slack, str(scale_button.message["ts"]))
+    assert deployment(sandbox, "api-gateway")["spec"]["replicas"] == 8
 
 
 def test_deny_from_the_preview_declines_and_removes_the_buttons(
