@@ -1,7 +1,10 @@
 """`opsbot demo`: the sandbox platform in-process and a console session against it.
 
 Interactive on a TTY; with piped stdin, one command per line and a printed transcript; with no input,
-a scripted tour. Needs no Slack, PostgreSQL or Redis: state is in memory.
+a scripted tour. Needs no Slack and no PostgreSQL or Redis of yours: the bot's own state is in memory. When
+the PostgreSQL and redis-server binaries are installed, the platform's database and cache are throwaway
+local servers seeded by bot.sandbox.platform_data, so flush-cache, terminate-idle and cancel-query really
+run; without them those actions preview as not configured and everything else works the same.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import Settings, load_ops_config
+from bot.demo_approvals import BUDDY, DemoApprovals, demo_config
 from bot.demo_approvals import HELP as APPROVALS_HELP
-from bot.demo_approvals import DemoApprovals, demo_config
 from bot.demo_bundle import HELP as BUNDLE_HELP
 from bot.demo_bundle import DemoBundles
 from bot.diagnose_request import JWT_WORD, BadRequest, HelpRequest, JwtRequest, help_text, parse_diagnose
@@ -23,6 +26,7 @@ from bot.jwt_inspect import inspect_text
 from bot.remediation import build_remediation
 from bot.render import symptom_words
 from bot.render.text import diagnosis_text
+from bot.sandbox.platform_data import PlatformData, platform_data
 from bot.sandbox.runner import Sandbox
 from bot.wiring import Deps, build_deps
 
@@ -34,7 +38,22 @@ TOUR = (
     "/diagnose api-gateway 5xx",
     "/diagnose auth-servce errors",
 )
+# Played after TOUR when the local database and cache are up: the actions on data. Numbers: the diagnosis
+# offers [1] (cancel the report job's query); each `propose` adds the next number to the same list.
+DATA_TOUR = (
+    "/diagnose api-gateway slow_queries",
+    "click 1",
+    "approve 1",
+    "propose terminate-idle api-gateway",
+    "click 2",
+    "approve 2",
+    f"as {BUDDY} approve 2",
+    "propose flush-cache api-gateway",
+    "approve 3",
+    f"as {BUDDY} approve 3",
+)
 PROMPT = "opsbot> "
+_NO_DATA = "Database and cache actions (flush-cache, terminate-idle, cancel-query) are unavailable here: {why}."
 
 
 class Console:
@@ -96,8 +115,11 @@ def _indent(text: str) -> str:
     return "\n".join(f"     {line}" if line else "" for line in text.splitlines())
 
 
-def _sandbox_settings(sandbox: Sandbox, kubeconfig: Path, ops_config: Path) -> Settings:
-    # Explicit values win over the environment: the demo must never reach a real cluster or Redis.
+def _sandbox_settings(
+    sandbox: Sandbox, kubeconfig: Path, ops_config: Path, data: PlatformData | None
+) -> Settings:
+    # Explicit values win over the environment: the demo must never reach a real cluster, database or Redis.
+    # The platform database and cache are the throwaway local ones, or none at all.
     return Settings(
         _env_file=None,
         kubeconfig=str(kubeconfig),
@@ -105,17 +127,20 @@ def _sandbox_settings(sandbox: Sandbox, kubeconfig: Path, ops_config: Path) -> S
         metrics_api_key=None,
         redis_url=None,
         database_url=None,
+        target_database_url=data.database_url if data else None,
+        cache_redis_url=data.cache_url if data else None,
         opsbot_config=ops_config,
         k8s_namespace="default",
     )
 
 
 async def _session(
-    sandbox: Sandbox, kubeconfig: Path, lines: Iterable[str] | AsyncIterator[str], echo: bool, out: TextIO
+    sandbox: Sandbox, kubeconfig: Path, data: PlatformData | None, lines: Iterable[str] | AsyncIterator[str],
+    *, echo: bool, out: TextIO,
 ) -> None:
     # The sandbox's ops-config overlay points the DNS checks at its DNS server, never the host's resolver.
     ops_config = sandbox.write_ops_config(kubeconfig.with_name("opsbot-sandbox.yaml"))
-    settings = _sandbox_settings(sandbox, kubeconfig, ops_config)
+    settings = _sandbox_settings(sandbox, kubeconfig, ops_config, data)
     # demo_config: the console's people are admins (in memory), so `approve N` can run the proposals.
     deps = build_deps(settings, demo_config(load_ops_config(ops_config)))
     console = Console(deps, out, color=out.isatty())
@@ -159,9 +184,15 @@ async def _interactive_lines() -> AsyncIterator[str]:
 def run_demo(stdin: TextIO | None, out: TextIO = sys.stdout) -> int:
     interactive = stdin is not None and stdin.isatty()
     piped = [] if interactive or stdin is None else stdin.read().splitlines()
-    with tempfile.TemporaryDirectory(prefix="opsbot-demo-") as tmp, Sandbox("bad-deploy") as sandbox:
+    print("opsbot demo — sandbox platform (scenario bad-deploy), in-memory state, no Slack needed.", file=out)
+    with (
+        tempfile.TemporaryDirectory(prefix="opsbot-demo-") as tmp,
+        Sandbox("bad-deploy") as sandbox,
+        platform_data(lambda why: print(_NO_DATA.format(why=why), file=out)) as data,
+    ):
         kubeconfig = sandbox.write_kubeconfig(Path(tmp) / "kubeconfig")
-        print("opsbot demo — sandbox platform (scenario bad-deploy), in-memory state, no Slack needed.", file=out)
+        if data is not None:
+            print(f"With a {data.summary()}.", file=out)
         if interactive:
             print("Type `/diagnose auth-service errors`, `help` or `quit`.", file=out)
             lines: Iterable[str] | AsyncIterator[str] = _interactive_lines()
@@ -169,6 +200,6 @@ def run_demo(stdin: TextIO | None, out: TextIO = sys.stdout) -> int:
             lines = piped
         else:
             print("No input given: playing the scripted tour.", file=out)
-            lines = TOUR
-        asyncio.run(_session(sandbox, kubeconfig, lines, echo=not interactive, out=out))
+            lines = TOUR + DATA_TOUR if data is not None else TOUR
+        asyncio.run(_session(sandbox, kubeconfig, data, lines, echo=not interactive, out=out))
     return 0

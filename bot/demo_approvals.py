@@ -40,10 +40,19 @@ _PROPOSE = re.compile(r"^propose\s+(?P<action>[a-z-]+)\s+(?P<service>[a-z0-9-]+)
 
 
 def demo_config(config: OpsConfig) -> OpsConfig:
-    """Both demo people are admins; the sandbox settles at once, so verification needs no extra delay."""
+    """Both demo people are admins; the sandbox settles at once, so verification needs no extra delay.
+
+    The seeded platform database (bot.sandbox.platform_data) is seconds old, not hours: a query counts as
+    long after 1 s instead of 5 s, and terminate-idle ends sessions idle for 1 s instead of the guide's
+    hour, so `/diagnose api-gateway slow queries` proposes cancelling the report job and `propose
+    terminate-idle` lists the services' idle connections within a demo's first seconds.
+    """
     admins = RoleMembers(users=(DEMO_USER, BUDDY))
-    limits = config.action_limits.model_copy(update={"verify_delay_s": 0})
-    return config.model_copy(update={"roles": {**config.roles, "admin": admins}, "action_limits": limits})
+    limits = config.action_limits.model_copy(
+        update={"verify_delay_s": 0, "idle_older_than": "1s", "min_idle_older_than": "1s"})
+    thresholds = config.thresholds.model_copy(update={"query_long_s": 1.0})
+    return config.model_copy(update={"roles": {**config.roles, "admin": admins}, "action_limits": limits,
+                                     "thresholds": thresholds})
 
 
 class DemoApprovals:
