@@ -28,6 +28,7 @@ from bot.sources.admin_records import (
 )
 from bot.sources.errors import SourceError
 from bot.sources.kube import KubeSource
+from bot.sources.kube_parse import owned_objects
 from bot.sources.kube_undo import RESTARTED_AT, choose_revision, templates_equal, undo_annotations, undo_patch
 from bot.sources.records import HpaInfo
 
@@ -165,10 +166,19 @@ class KubeWriter:
 
     # -- pods ----------------------------------------------------------------------------------------
 
-    async def pod_names(self, target: Target) -> list[str]:
-        pods: Any = await self._call(f"list pods {target.selector}", self._core.list_namespaced_pod, target.namespace,
-                                label_selector=target.selector)
-        return sorted(p.metadata.name for p in pods.items)
+    async def owned_pods(self, deployment: DeploymentSpecView) -> dict[str, str]:
+        """The pods the deployment controls through its ReplicaSets (ownerReferences, by UID), name -> UID.
+        A pod that only matches the selector (an orphan, someone's debug copy) is not among them."""
+        selector = _match_selector(deployment)
+        sets, pods = await asyncio.gather(
+            self._call(f"list replicasets of {deployment.name}", self._apps.list_namespaced_replica_set,
+                       deployment.namespace, label_selector=selector),
+            self._call(f"list pods of {deployment.name}", self._core.list_namespaced_pod,
+                       deployment.namespace, label_selector=selector),
+        )
+        owned = owned_objects(deployment.uid, sets.items, pods.items)
+        metas = [p.metadata for p in pods.items if p.metadata is not None]
+        return {str(m.name): str(m.uid) for m in metas if m.uid is not None and m.uid in owned.uids}
 
     async def delete_pod(self, namespace: str, pod: str, *, dry_run: bool) -> None:
         """kubectl delete pod (grace period 30 s, background propagation); the ReplicaSet replaces it."""

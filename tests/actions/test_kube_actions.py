@@ -141,13 +141,13 @@ async def test_delete_pod_only_deletes_a_pod_of_the_service(env: ActionEnv, conf
     before = snapshot(sandbox, "business-logic")
     preview = await action.preview(env, target, params)
     assert snapshot(sandbox, "business-logic") == before and preview.blocked is None
-    assert victim in preview.state["pods"]
+    assert preview.state["pod_uid"] == pod_uid(sandbox, victim)
 
     outcome = await action.execute(env, target, params)
     assert outcome.ok
     after = pods(sandbox, "business-logic")
     assert victim not in after and len(after) == 3  # replaced by its ReplicaSet
-    assert changed_keys(preview.state, await action.fingerprint(env, target, params)) == ["pods"]
+    assert changed_keys(preview.state, await action.fingerprint(env, target, params)) == ["pod_uid"]
 
     again = await action.execute(env, target, params)
     assert again.ok and pods(sandbox, "business-logic") == after
@@ -158,6 +158,69 @@ async def test_delete_pod_only_deletes_a_pod_of_the_service(env: ActionEnv, conf
     assert blocked.blocked and "not one of business-logic's pods" in blocked.blocked
     await action.execute(env, target, foreign)
     assert other in pods(sandbox, "api-gateway")
+
+
+def pod_uid(sandbox: Sandbox, name: str) -> str:
+    pod = sandbox.cluster.get("Pod", NAMESPACE, name)
+    assert pod is not None
+    return str(pod["metadata"]["uid"])
+
+
+def scale_up(sandbox: Sandbox, service: str, more: int) -> None:
+    """What an autoscaler does: more replicas, so new pods appear next to the existing ones."""
+    with sandbox.cluster.lock:
+        current = deployment(sandbox, service)
+        current["spec"]["replicas"] = int(current["spec"]["replicas"]) + more
+        sandbox.cluster.update(current)
+        sandbox.cluster.reconcile()
+
+
+def recreate_pod(sandbox: Sandbox, name: str) -> None:
+    """The pod deleted and a new one created under the same name (same owner): only its UID tells them apart."""
+    with sandbox.cluster.lock:
+        pod = sandbox.cluster.get("Pod", NAMESPACE, name)
+        assert pod is not None
+        sandbox.cluster.delete("Pod", NAMESPACE, name)
+        meta = {k: v for k, v in pod["metadata"].items() if k not in ("uid", "resourceVersion", "creationTimestamp")}
+        sandbox.cluster.create({**pod, "metadata": meta})
+
+
+async def test_delete_pod_is_not_made_stale_by_other_pods_coming_and_going(env: ActionEnv, config: OpsConfig,
+                                                                          sandbox: Sandbox) -> None:
+    victim = sorted(pods(sandbox, "business-logic"))[0]
+    action, params, target = prepared(config, "delete-pod", "business-logic", {"pod": victim})
+    preview = await action.preview(env, target, params)
+    scale_up(sandbox, "business-logic", 2)
+    assert len(pods(sandbox, "business-logic")) == 5
+    assert changed_keys(preview.state, await action.fingerprint(env, target, params)) == []
+    others = sorted(pods(sandbox, "business-logic") - {victim})
+    sandbox.cluster.delete("Pod", NAMESPACE, others[0])  # another pod goes away (and is replaced)
+    sandbox.cluster.reconcile()
+    assert changed_keys(preview.state, await action.fingerprint(env, target, params)) == []
+
+
+async def test_delete_pod_is_stale_when_its_pod_was_replaced_or_left_the_deployment(
+    env: ActionEnv, config: OpsConfig, sandbox: Sandbox
+) -> None:
+    first, second = sorted(pods(sandbox, "business-logic"))[:2]
+    action, params, target = prepared(config, "delete-pod", "business-logic", {"pod": first})
+    preview = await action.preview(env, target, params)
+    recreate_pod(sandbox, first)
+    assert first in pods(sandbox, "business-logic")
+    assert changed_keys(preview.state, await action.fingerprint(env, target, params)) == ["pod_uid"]
+
+    params = action.parse({"pod": second}, config)
+    preview = await action.preview(env, target, params)
+    with sandbox.cluster.lock:  # orphaned: it still matches the selector, but no ReplicaSet controls it
+        orphan = sandbox.cluster.get("Pod", NAMESPACE, second)
+        assert orphan is not None
+        orphan["metadata"]["ownerReferences"] = []
+        sandbox.cluster.update(orphan)
+    assert changed_keys(preview.state, await action.fingerprint(env, target, params)) == ["pod_uid"]
+    blocked = await action.preview(env, target, params)
+    assert blocked.blocked and "not one of business-logic's pods" in blocked.blocked
+    outcome = await action.execute(env, target, params)
+    assert outcome.ok and "nothing deleted" in outcome.summary and second in pods(sandbox, "business-logic")
 
 
 async def test_scale_to_zero_and_restore_round_trip(env: ActionEnv, config: OpsConfig, sandbox: Sandbox) -> None:

@@ -64,3 +64,60 @@ async def test_someone_scaled_meanwhile_so_refuse_and_repropose(wired: tuple[San
     assert "from 4 to 5" in fresh.preview.summary
     retry = await deps.approvals.approve(fresh.request.id, Approver.slack_user(EDITOR_2))
     assert retry.kind is DecisionKind.SUCCEEDED and _replicas(sandbox) == 5
+
+
+def _pods(sandbox: Sandbox, service: str) -> set[str]:
+    return {p["metadata"]["name"] for p in sandbox.cluster.list("Pod", "default", f"app={service}")}
+
+
+def _deletes(sandbox: Sandbox) -> list[str]:
+    return [r.path for r in sandbox.cluster.requests if r.method == "DELETE" and "dryRun" not in r.query]
+
+
+async def test_delete_pod_still_runs_after_an_autoscaler_added_pods(wired: tuple[Sandbox, Deps]) -> None:
+    sandbox, deps = wired
+    victim = sorted(_pods(sandbox, "business-logic"))[0]
+    proposed = await deps.approvals.propose("delete-pod", "business-logic", {"pod": victim}, requester=EDITOR)
+    with sandbox.cluster.lock:  # an HPA scales up between the proposal and the click: new pods elsewhere
+        deployment = sandbox.cluster.get("Deployment", "default", "business-logic")
+        assert deployment is not None
+        deployment["spec"]["replicas"] = int(deployment["spec"]["replicas"]) + 2
+        sandbox.cluster.update(deployment)
+        sandbox.cluster.reconcile()
+    assert len(_pods(sandbox, "business-logic")) == 5
+    decision = await deps.approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2))
+    assert decision.kind is DecisionKind.SUCCEEDED, decision.message
+    assert _deletes(sandbox) == [f"/api/v1/namespaces/default/pods/{victim}"]
+
+
+async def test_delete_pod_of_a_replaced_pod_is_refused_and_re_proposed(wired: tuple[Sandbox, Deps]) -> None:
+    sandbox, deps = wired
+    victim = sorted(_pods(sandbox, "business-logic"))[0]
+    proposed = await deps.approvals.propose("delete-pod", "business-logic", {"pod": victim}, requester=EDITOR)
+    with sandbox.cluster.lock:  # deleted and created again under the same name: another pod (another UID)
+        pod = sandbox.cluster.get("Pod", "default", victim)
+        assert pod is not None
+        sandbox.cluster.delete("Pod", "default", victim)
+        meta = {k: v for k, v in pod["metadata"].items() if k not in ("uid", "resourceVersion", "creationTimestamp")}
+        new_uid = sandbox.cluster.create({**pod, "metadata": meta})["metadata"]["uid"]
+    decision = await deps.approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2))
+    assert decision.kind is DecisionKind.REFUSED and decision.reason is RefusalReason.TARGET_CHANGED
+    assert "pod_uid" in decision.message and _deletes(sandbox) == []
+    fresh = decision.reproposal
+    assert fresh is not None and fresh.request.state["pod_uid"] == new_uid
+    retry = await deps.approvals.approve(fresh.request.id, Approver.slack_user(EDITOR_2))
+    assert retry.kind is DecisionKind.SUCCEEDED, retry.message
+    assert _deletes(sandbox) == [f"/api/v1/namespaces/default/pods/{victim}"]
+
+
+async def test_delete_pod_of_a_pod_gone_is_refused_with_nothing_to_re_propose(wired: tuple[Sandbox, Deps]) -> None:
+    sandbox, deps = wired
+    victim = sorted(_pods(sandbox, "business-logic"))[0]
+    proposed = await deps.approvals.propose("delete-pod", "business-logic", {"pod": victim}, requester=EDITOR)
+    sandbox.cluster.delete("Pod", "default", victim)  # someone deleted it already; its ReplicaSet replaces it
+    sandbox.cluster.reconcile()
+    decision = await deps.approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2))
+    assert decision.kind is DecisionKind.REFUSED and decision.reason is RefusalReason.TARGET_CHANGED
+    assert decision.reproposal is None and "could not re-propose" in decision.message
+    assert f"{victim} is not one of business-logic's pods" in decision.message
+    assert _deletes(sandbox) == [] and len(_pods(sandbox, "business-logic")) == 3
