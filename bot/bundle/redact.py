@@ -16,16 +16,21 @@ from collections.abc import Iterable, Iterator, Sequence
 
 MARK = "[REDACTED:{kind}]"
 
-# `_may_hold_secret` tests quickly whether a line may hold a credential at all: most log lines do not, and a
-# few substring checks cost a fraction of the full pattern set. Each check is a necessary condition of a pattern.
-# Every `name=value` pattern's name ends like this, right before its separator.
-_PAIR_HINT = re.compile(r"(?:key(?:[_-]?id)?|token|secret|passw(?:or)?d|pwd)[\"']?\s*[:=]")
-
 _HEADER_NAMES = r"(?:proxy-)?authorization|set-cookie|cookie|x-api-key|x-auth-token"
 _KEY_NAMES = (
     r"api[_-]?key|apikey|access[_-]?key(?:[_-]?id)?|secret[_-]?(?:access[_-]?)?key|client[_-]?secret|"
     r"access[_-]?token|refresh[_-]?token|id[_-]?token|auth[_-]?token|github[_-]?token|private[_-]?token"
 )
+_LOGIN_FIELDS = r"password|passwd|pwd|pgpassword"
+# `_may_hold_secret` tests quickly whether a line may hold a credential at all: most log lines do not, and a
+# few substring checks cost a fraction of the full pattern set. Each check is a necessary condition of a pattern.
+# The `name=value` patterns' names and separators, searched in lower-cased ASCII text: as tight as the patterns
+# themselves, so that code in stack traces (`key = self._keys[...]`) and prose ("JWT token: expired") is not
+# mistaken for a pair and sent through the full pattern set.
+_PAIR_HINT = re.compile(rf"(?:{_KEY_NAMES}|{_LOGIN_FIELDS})[\"']?\s*[:=]")
+# The non-ASCII letters `re` matches case-insensitively as ASCII ones (`ſ` as `s`, `K` as `k`, `ı` and `İ` as
+# `i`) but `str.lower` does not turn into them: folded first, so the lower-cased hints still see the names.
+ASCII_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
 # Ordered: where two could match at the same place the first wins (a header before the bearer inside it).
 _PATTERNS: tuple[tuple[str, str], ...] = (
     ("private_key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
@@ -41,7 +46,7 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
      rf"(?i:\b(?P<k>(?:[a-z0-9]+_)*(?:{_KEY_NAMES})))(?P<ks>[\"']?\s*[:=]\s*[\"']?)(?!\[REDACTED)(?P<kv>[^\s\"'&,;)}}]{{4,}})"),
     ("password", r"(?P<u>\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)(?!\[REDACTED)(?P<uv>[^/\s@]+)(?P<at>@)"),
     ("password_pair",
-     r"(?i:\b(?P<p>(?:[a-z0-9]+_)*(?:password|passwd|pwd|pgpassword)))(?P<ps>[\"']?\s*[:=]\s*[\"']?)"
+     rf"(?i:\b(?P<p>(?:[a-z0-9]+_)*(?:{_LOGIN_FIELDS})))(?P<ps>[\"']?\s*[:=]\s*[\"']?)"
      r"(?!\[REDACTED)(?P<pv>[^\s\"'&,;)}]+)"),
 )
 _COMBINED = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _PATTERNS))
@@ -126,7 +131,7 @@ def _may_hold_secret(text: str) -> bool:
         return True
     if "PRIVATE KEY" in text or ("://" in text and "@" in text):
         return True
-    lower = text.lower()
+    lower = text.lower() if text.isascii() else text.translate(ASCII_FOLD).lower()
     if "bearer" in lower or "authorization" in lower or "cookie" in lower or "x-api-key" in lower:
         return True
     if "x-auth-token" in lower:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 import pytest
 
-from bot.bundle.redact import Redactor
+from bot.bundle.redact import ASCII_FOLD, Redactor
 from bot.sandbox import planted_secrets
 
 JWT = planted_secrets.PLANTED["jwt"]
@@ -105,3 +108,42 @@ def test_a_document_is_walked_keys_and_values() -> None:
     assert JWT not in str(out) and "hunter22" not in str(out)
     assert out["count"] == 7 and out["ok"] is True and out["none"] is None
     assert redactor.counts == {"auth_header": 1, "password": 1}
+
+
+@pytest.mark.parametrize("line", [
+    "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG",
+    "aws_access_key_id: AKIDEXAMPLE0001",
+    "client-secret = 'cs-0f9e8d7c'",
+    'oauth {"refresh_token": "rt-1a2b3c4d5e"}',
+    "GITHUB_TOKEN=gho_16C7e42F292c6912E7710c838347Ae178B4a",
+    "x_private_token:pt-99887766",
+    "PGPASSWORD=hunter22",
+    "db passwd: hunter22",
+    "ſecret_key=abcd1234",  # `re` matches the long s as an `s`; lower-casing alone would not turn it into one
+    "AUTHORİZATION: Basic dXNlcjpwYXNzd29yZA==",  # the dotted capital I folds to `i` likewise
+])
+def test_every_name_value_pair_the_patterns_know_gets_past_the_quick_check(line: str) -> None:
+    redactor = Redactor()
+    out = redactor.text(line)
+    assert "[REDACTED:" in out and sum(redactor.counts.values()) == 1
+
+
+@pytest.mark.parametrize("line", [
+    '    key = self._keys[header["kid"]]',
+    "2026-11-28T13:07:53.059Z WARN [auth-service] request_id=req-58146608 POST /auth/validate 401 Invalid JWT "
+    "token: unsupported algorithm RS512",
+    "password reset requested for user 42",
+])
+def test_code_and_prose_that_only_look_like_pairs_are_left_alone(line: str) -> None:
+    redactor = Redactor()
+    assert redactor.text(line) == line
+    assert not redactor.counts
+
+
+def test_the_ascii_fold_covers_every_letter_re_matches_as_an_ascii_one() -> None:
+    # The quick check lower-cases text before looking for case-insensitive names; a letter that `re` matches
+    # as an ASCII one but `str.lower` does not turn into it must be folded first, or a name would slip by.
+    letter = re.compile("(?i)[a-z]")
+    folded = {chr(c) for c in range(128, sys.maxunicode + 1)
+              if letter.fullmatch(chr(c)) and not chr(c).lower().isascii()}
+    assert folded <= set(map(chr, ASCII_FOLD))
