@@ -66,6 +66,10 @@ class Console:
         self.approvals = DemoApprovals(build_remediation(deps), self.say)
         self.bundles = DemoBundles(deps, self.say)
 
+    async def aclose(self) -> None:
+        await self.approvals.flow.cancel_pending()
+        await self.deps.aclose()
+
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
 
@@ -134,16 +138,21 @@ def _sandbox_settings(
     )
 
 
-async def _session(
-    sandbox: Sandbox, kubeconfig: Path, data: PlatformData | None, lines: Iterable[str] | AsyncIterator[str],
-    *, echo: bool, out: TextIO,
-) -> None:
+def open_console(sandbox: Sandbox, kubeconfig: Path, data: PlatformData | None, out: TextIO) -> Console:
+    """A console on the sandbox (and the local platform database and cache, if any); `aclose()` it."""
     # The sandbox's ops-config overlay points the DNS checks at its DNS server, never the host's resolver.
     ops_config = sandbox.write_ops_config(kubeconfig.with_name("opsbot-sandbox.yaml"))
     settings = _sandbox_settings(sandbox, kubeconfig, ops_config, data)
     # demo_config: the console's people are admins (in memory), so `approve N` can run the proposals.
     deps = build_deps(settings, demo_config(load_ops_config(ops_config)))
-    console = Console(deps, out, color=out.isatty())
+    return Console(deps, out, color=out.isatty())
+
+
+async def _session(
+    sandbox: Sandbox, kubeconfig: Path, data: PlatformData | None, lines: Iterable[str] | AsyncIterator[str],
+    *, echo: bool, out: TextIO,
+) -> None:
+    console = open_console(sandbox, kubeconfig, data, out)
     try:
         async for line in _each(lines):
             if echo:
@@ -151,8 +160,7 @@ async def _session(
             if not await console.handle(line):
                 break
     finally:
-        await console.approvals.flow.cancel_pending()
-        await deps.aclose()
+        await console.aclose()
 
 
 def _echoable(line: str) -> str:
@@ -185,10 +193,12 @@ def run_demo(stdin: TextIO | None, out: TextIO = sys.stdout) -> int:
     interactive = stdin is not None and stdin.isatty()
     piped = [] if interactive or stdin is None else stdin.read().splitlines()
     print("opsbot demo — sandbox platform (scenario bad-deploy), in-memory state, no Slack needed.", file=out)
+    # The platform data first: its seeded sessions and report query age while the sandbox starts, which the
+    # demo's 1 s thresholds (demo_config) need before the first command can see them.
     with (
+        platform_data(lambda why: print(_NO_DATA.format(why=why), file=out)) as data,
         tempfile.TemporaryDirectory(prefix="opsbot-demo-") as tmp,
         Sandbox("bad-deploy") as sandbox,
-        platform_data(lambda why: print(_NO_DATA.format(why=why), file=out)) as data,
     ):
         kubeconfig = sandbox.write_kubeconfig(Path(tmp) / "kubeconfig")
         if data is not None:

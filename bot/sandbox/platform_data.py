@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 import redis
@@ -61,6 +61,7 @@ class PlatformData:
     report_pid: int
     idle_pids: tuple[int, ...]
     cache_keys: int
+    report: ReportJob = field(repr=False, compare=False)  # how the long query ended, once it has
 
     def summary(self) -> str:
         return (f"platform database and cache on throwaway local PostgreSQL and redis-server: "
@@ -129,7 +130,7 @@ def _start(stack: ExitStack) -> PlatformData:
     stack.callback(report.stop)
     report.start()
     return PlatformData(database_url=database_url, cache_url=_cache_url(cache_server), report_pid=report.pid,
-                        idle_pids=idle_pids, cache_keys=cache_keys)
+                        idle_pids=idle_pids, cache_keys=cache_keys, report=report)
 
 
 def _start_database(cluster: PostgresCluster) -> str:

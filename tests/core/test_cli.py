@@ -1,9 +1,11 @@
 """The `opsbot` console script as a user runs it: demo transcript, check-config, refusal to start half-configured."""
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
+from bot.sandbox.platform_data import IDLE_SESSIONS
 from tests.e2e.botproc import opsbot_executable
 
 
@@ -29,6 +31,11 @@ def test_demo_without_input_plays_the_tour() -> None:
     assert "scripted tour" in result.stdout and "revision 7" in result.stdout
     # The tour shows one approval end to end: the rollback, then the verification verdict.
     assert "Approved by U0DEMOYOU" in result.stdout and "Verification of auth-service: better" in result.stdout
+    # Then the data actions on the demo's local PostgreSQL and Redis (the suite requires their binaries).
+    assert "Done: Cancelled the query of pid" in result.stdout
+    assert "Approval 1 of 2: U0DEMOYOU approved terminate-idle" in result.stdout
+    assert f"Done: Terminated {len(IDLE_SESSIONS)} idle connection(s) older than 1s" in result.stdout
+    assert re.search(r"Approved by U0DEMOBUD .* Done: Flushed \d{3} key\(s\) from cache DB 0", result.stdout)
 
 
 def test_check_config_names_the_bad_key(tmp_path: Path) -> None:
