@@ -48,7 +48,7 @@ class ActionLimits(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    min_replicas: int = Field(1, ge=0)  # `scale` never goes below this; scale-to-zero is its own action
+    min_replicas: int = 1  # `scale` never goes below this; scale-to-zero is its own action
     max_replicas: int = Field(20, ge=1, le=1000)  # the guide's biggest emergency scale-up
     max_memory: str = "8Gi"  # memory-bump ceiling
     default_minutes: int = Field(30, ge=1)  # debug-logging / memory-bump revert after this long
@@ -58,6 +58,15 @@ class ActionLimits(BaseModel):
     min_idle_older_than: str = "5m"  # below this, terminate-idle would cut connections merely between requests
     verify_delay_s: float = Field(60, ge=0)  # after the rollout settles, wait this long before re-checking
     maintenance_manifest: str = "manifests/maintenance-mode.yaml"
+
+    @field_validator("min_replicas")
+    @classmethod
+    def _floor(cls, value: int) -> int:
+        # With a floor of 0 an editor's plain `scale replicas=0` would stop the service without the admin
+        # role, the second approval and the record of replicas to restore that scale-to-zero requires.
+        if value < 1:
+            raise ValueError("must be at least 1: scaling to 0 replicas is the scale-to-zero action's alone")
+        return value
 
     @field_validator("idle_older_than", "min_idle_older_than")
     @classmethod
