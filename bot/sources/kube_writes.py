@@ -28,9 +28,9 @@ from bot.sources.admin_records import (
 )
 from bot.sources.errors import SourceError
 from bot.sources.kube import KubeSource
-from bot.sources.kube_parse import owned_objects
+from bot.sources.kube_parse import owned_objects, pod_info
 from bot.sources.kube_undo import RESTARTED_AT, choose_revision, templates_equal, undo_annotations, undo_patch
-from bot.sources.records import HpaInfo
+from bot.sources.records import HpaInfo, PodInfo
 
 SOURCE = "kubernetes"
 FIELD_MANAGER = "opsbot"
@@ -169,6 +169,11 @@ class KubeWriter:
     async def owned_pods(self, deployment: DeploymentSpecView) -> dict[str, str]:
         """The pods the deployment controls through its ReplicaSets (ownerReferences, by UID), name -> UID.
         A pod that only matches the selector (an orphan, someone's debug copy) is not among them."""
+        return {pod.name: pod.uid for pod in await self.controlled_pods(deployment)}
+
+    async def controlled_pods(self, deployment: DeploymentSpecView) -> list[PodInfo]:
+        """The same pods as `owned_pods`, read in full (phase, readiness, container env): what an action's
+        own verification counts (pods left after scale-to-zero, pods running with debug logging)."""
         selector = _match_selector(deployment)
         sets, pods = await asyncio.gather(
             self._call(f"list replicasets of {deployment.name}", self._apps.list_namespaced_replica_set,
@@ -177,8 +182,7 @@ class KubeWriter:
                        deployment.namespace, label_selector=selector),
         )
         owned = owned_objects(deployment.uid, sets.items, pods.items)
-        metas = [p.metadata for p in pods.items if p.metadata is not None]
-        return {str(m.name): str(m.uid) for m in metas if m.uid is not None and m.uid in owned.uids}
+        return [pod_info(p) for p in pods.items if p.metadata is not None and str(p.metadata.uid) in owned.uids]
 
     async def delete_pod(self, namespace: str, pod: str, *, dry_run: bool) -> None:
         """kubectl delete pod (grace period 30 s, background propagation); the ReplicaSet replaces it."""
