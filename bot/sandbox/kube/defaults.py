@@ -12,6 +12,7 @@ def apply_defaults(obj: dict[str, Any]) -> None:
         return
     if kind in ("Deployment", "ReplicaSet"):
         spec.setdefault("replicas", 1)
+        _decode_template_metadata(spec)
     if kind == "Deployment":
         spec.setdefault("revisionHistoryLimit", 10)
         spec.setdefault("progressDeadlineSeconds", 600)
@@ -22,3 +23,12 @@ def apply_defaults(obj: dict[str, Any]) -> None:
             if isinstance(rolling, dict):
                 rolling.setdefault("maxUnavailable", "25%")
                 rolling.setdefault("maxSurge", "25%")
+
+
+def _decode_template_metadata(spec: dict[str, Any]) -> None:
+    """Go clients (kubectl rollout undo) send a pod template's zero `creationTimestamp` as null; the real
+    apiserver decodes it into the same struct as an absent one, so the template (and its hash, and which
+    ReplicaSet the controller adopts) must not differ because of it."""
+    metadata = (spec.get("template") or {}).get("metadata")
+    if isinstance(metadata, dict) and "creationTimestamp" in metadata and metadata["creationTimestamp"] is None:
+        del metadata["creationTimestamp"]

@@ -60,13 +60,19 @@ def api_group(name: str) -> dict[str, Any] | None:
 
 
 def _resource_entry(resource: ResourceType) -> dict[str, Any]:
-    return {
+    entry: dict[str, Any] = {
         "name": resource.plural,
         "singularName": resource.kind.lower(),
         "namespaced": True,
         "kind": resource.kind,
         "verbs": sorted(_VERB_NAMES[v] for v in resource.verbs),
     }
+    # Omitted when empty, as the apiserver's JSON does (omitempty).
+    if resource.short_names:
+        entry["shortNames"] = list(resource.short_names)
+    if resource.categories:
+        entry["categories"] = list(resource.categories)
+    return entry
 
 
 def _subresource_entry(resource: ResourceType, sub: str) -> dict[str, Any]:

@@ -21,6 +21,10 @@ class ResourceType:
     has_status_subresource: bool = False
     # Kinds whose `metadata.generation` tracks spec changes.
     has_spec: bool = True
+    # Discovery's abbreviations (`kubectl get deploy`) and groups (`kubectl get all`), as the real
+    # apiserver advertises them: kubectl resolves names only through these.
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -37,21 +41,27 @@ class ResourceType:
 
 
 _READ_ONLY = frozenset({"get", "list"})
+_ALL = ("all",)
 
 RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("Deployment", "deployments", "apps", "v1", "V1Deployment",
-                 frozenset({"scale", "status"}), has_status_subresource=True),
+                 frozenset({"scale", "status"}), has_status_subresource=True,
+                 short_names=("deploy",), categories=_ALL),
     ResourceType("ReplicaSet", "replicasets", "apps", "v1", "V1ReplicaSet",
-                 frozenset({"scale", "status"}), has_status_subresource=True),
+                 frozenset({"scale", "status"}), has_status_subresource=True,
+                 short_names=("rs",), categories=_ALL),
     ResourceType("Pod", "pods", "", "v1", "V1Pod", frozenset({"log", "status"}),
-                 returns_deleted_object=True, has_status_subresource=True),
-    ResourceType("Event", "events", "", "v1", "CoreV1Event", has_spec=False),
+                 returns_deleted_object=True, has_status_subresource=True,
+                 short_names=("po",), categories=_ALL),
+    ResourceType("Event", "events", "", "v1", "CoreV1Event", has_spec=False, short_names=("ev",)),
     ResourceType("Service", "services", "", "v1", "V1Service", frozenset({"status"}),
-                 returns_deleted_object=True, has_status_subresource=True),
-    ResourceType("Endpoints", "endpoints", "", "v1", "V1Endpoints", has_spec=False),
-    ResourceType("ConfigMap", "configmaps", "", "v1", "V1ConfigMap", has_spec=False),
+                 returns_deleted_object=True, has_status_subresource=True,
+                 short_names=("svc",), categories=_ALL),
+    ResourceType("Endpoints", "endpoints", "", "v1", "V1Endpoints", has_spec=False, short_names=("ep",)),
+    ResourceType("ConfigMap", "configmaps", "", "v1", "V1ConfigMap", has_spec=False, short_names=("cm",)),
     ResourceType("HorizontalPodAutoscaler", "horizontalpodautoscalers", "autoscaling", "v2",
-                 "V2HorizontalPodAutoscaler", frozenset({"status"}), has_status_subresource=True),
+                 "V2HorizontalPodAutoscaler", frozenset({"status"}), has_status_subresource=True,
+                 short_names=("hpa",), categories=_ALL),
     ResourceType("Lease", "leases", "coordination.k8s.io", "v1", "V1Lease"),
     # Served from the metrics store, never stored as objects.
     ResourceType("PodMetrics", "pods", "metrics.k8s.io", "v1beta1", None, verbs=_READ_ONLY, has_spec=False),
