@@ -7,18 +7,24 @@ elsewhere in the bundle, so the raw log excerpt is what gives way. What was drop
 from __future__ import annotations
 
 import bisect
-import itertools
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from itertools import accumulate, islice, repeat
+from operator import add, attrgetter, le
+from typing import Any, cast
 
 from bot.bundle.collect import ContainerLog
+from bot.sources.records import LogLine
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 # JSON framing of one line in the `lines` array beyond its own quoted text: indent, comma, newline.
 _LINE_OVERHEAD = 8
+# A timestamp prefix (~33 chars) and the framing: a line's size beyond its text and the text's escapes.
+_LINE_FIXED = 33 + _LINE_OVERHEAD
 _STEP = timedelta(microseconds=1)
+_TS = attrgetter("ts")
+_TEXT = attrgetter("text")
 
 
 @dataclass(frozen=True)
@@ -37,11 +43,14 @@ class LogFitter:
     """
 
     def __init__(self, logs: list[ContainerLog]) -> None:
-        self.logs = [_in_time_order(entry) for entry in logs]
+        self.logs: list[ContainerLog] = []
+        self.stamps: list[list[datetime]] = []
+        for entry in logs:
+            ordered, stamps = _in_time_order(entry)
+            self.logs.append(ordered)
+            self.stamps.append(stamps)
         # costs[i][k-1]: the serialised size of the last k lines of log i.
-        self.costs = [list(itertools.accumulate(map(_cost, [line.text for line in reversed(entry.lines)])))
-                      for entry in self.logs]
-        self.stamps = [[line.ts or _OLDEST for line in entry.lines] for entry in self.logs]
+        self.costs = [_suffix_costs(entry.lines) for entry in self.logs]
         self.lines = sum(len(entry.lines) for entry in self.logs)
 
     def fit(self, budget: int) -> Fit:
@@ -80,19 +89,31 @@ def serialised_size(value: Any) -> int:
     return len(json.dumps(value, indent=1, ensure_ascii=False).encode())
 
 
-def _cost(text: str) -> int:
-    # A timestamp prefix (~33 chars) plus the JSON-quoted text (quotes and backslashes are escaped). Non-ASCII
-    # text takes more bytes than characters: the caller checks the real size and tightens the budget if needed.
-    return len(text) + 33 + _LINE_OVERHEAD + text.count('"') + text.count("\\")
+def _suffix_costs(lines: list[LogLine]) -> list[int]:
+    """Running totals, from the newest line back, of each line's serialised size: its text, its JSON escapes
+    (quotes and backslashes) and `_LINE_FIXED`. Non-ASCII text takes more bytes than characters: the caller
+    checks the real size and tightens the budget if needed. Built from `map` over C functions rather than a
+    Python function per line: this runs over every line a bundle collects (200,000 in the bench)."""
+    texts = list(map(_TEXT, reversed(lines)))
+    escapes = map(add, map(str.count, texts, repeat('"')), map(str.count, texts, repeat("\\")))
+    return list(accumulate(map(add, map(add, map(len, texts), escapes), repeat(_LINE_FIXED))))
 
 
-def _in_time_order(entry: ContainerLog) -> ContainerLog:
-    """Runtime timestamps normally only grow; if a log says otherwise, order it so that bisecting holds."""
-    stamps = [line.ts or _OLDEST for line in entry.lines]
-    if all(a <= b for a, b in itertools.pairwise(stamps)):
-        return entry
+def _in_time_order(entry: ContainerLog) -> tuple[ContainerLog, list[datetime]]:
+    """Runtime timestamps normally only grow; if a log says otherwise, order it so that bisecting holds.
+    Returns the log and its lines' timestamps (a line without one counts as the oldest)."""
+    stamps = _stamps(entry.lines)
+    if all(map(le, stamps, islice(stamps, 1, None))):
+        return entry, stamps
     lines = sorted(entry.lines, key=lambda line: line.ts or _OLDEST)
-    return ContainerLog(entry.pod, entry.container, entry.previous, lines)
+    return ContainerLog(entry.pod, entry.container, entry.previous, lines), _stamps(lines)
+
+
+def _stamps(lines: list[LogLine]) -> list[datetime]:
+    stamps: list[datetime | None] = list(map(_TS, lines))
+    if all(stamps):  # a datetime is always true: this only looks for missing ones, at C speed
+        return cast(list[datetime], stamps)
+    return [at or _OLDEST for at in stamps]
 
 
 def _suffix(entry: ContainerLog, keep: int) -> ContainerLog:

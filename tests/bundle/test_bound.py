@@ -78,3 +78,15 @@ def test_an_untruncated_bundle_says_nothing_was_dropped() -> None:
     assert manifest["truncated"] == []
     doc = json.loads(archive_members(bundle.archive)["bundle.json"])
     assert sum(len(entry["lines"]) for entry in doc["logs"]) == 50
+
+
+def test_lines_out_of_order_or_without_a_timestamp_are_placed_before_bisecting() -> None:
+    ordered = container_log("a", 400, 0).lines
+    shuffled = ordered[200:] + ordered[:200]
+    undated = [LogLine("a", "app", f"undated {n} " + "y" * 60) for n in range(50)]
+    logs = [ContainerLog("a", "app", False, shuffled + undated)]
+    budget = sum(len(line.text) + 41 for line in ordered[-100:]) + 5
+    fit = fit_logs(logs, budget)
+    [kept] = fit.logs
+    assert kept.lines == ordered[-100:]
+    assert fit.dropped_lines == 350 and fit.kept_from == ordered[-100].ts
