@@ -4,6 +4,8 @@ Undo is not a server operation: kubectl picks a ReplicaSet from the history, cop
 (without the `pod-template-hash` label the controller added) and its annotations back into the deployment
 with one JSON patch; the deployment controller then adopts that ReplicaSet and renumbers it to the next
 revision. Doing exactly the same keeps `kubectl rollout history` identical to what a person would get.
+The one deliberate difference is metadata only: opsbot's record of the replica count to restore survives
+(`OPSBOT_DEPLOYMENT_RECORDS`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,23 @@ KEPT_ON_DEPLOYMENT = frozenset({
     "deployment.kubernetes.io/max-replicas",
     "deprecated.deployment.rollback.to",
 })
+# scale-to-zero's record of the replica count to restore (read by restore-replicas). Defined here because
+# undo must know it: "scale to 0, roll back the bad deploy, restore" is the guide's emergency sequence.
+REPLICAS_BEFORE = "opsbot.io/replicas-before-scale-to-zero"
+# opsbot's annotations about the deployment's spec.replicas, which undo does not touch: they survive an undo
+# as the deployment has them, and a ReplicaSet's copy (the controller copies deployment annotations onto the
+# current ReplicaSet and never removes them, so an old one can hold a count restored long ago) never comes
+# back. Only these metadata annotations differ from kubectl; the template and revision numbers are its own.
+#
+# The timed changes' records (debug-logging's `opsbot.io/log-level-before-debug` / `-until`, memory-bump's
+# `opsbot.io/memory-limit-before-bump` / `-until`) are deliberately NOT kept: they describe the pod template
+# (LOG_LEVEL, the memory limit), so they follow it as kubectl does. The patch that makes such a change writes
+# the records with it, so the ReplicaSet of the changed template carries them: undo to an older template
+# without the change drops them (the setting is gone with the template, so a pending revert would be moot,
+# and a later one would wrongly overwrite the older template's own value with the recorded one), while undo
+# to a template made with the change brings them back, so its revert still runs (at once if its
+# time has passed).
+OPSBOT_DEPLOYMENT_RECORDS = frozenset({REPLICAS_BEFORE})
 
 
 def choose_revision(history: Sequence[ReplicaSetRevision], to_revision: int | None, deployment: str,
@@ -69,8 +88,12 @@ def templates_equal(replicaset_template: Mapping[str, Any], deployment_template:
 
 
 def undo_annotations(deployment: Mapping[str, str], replicaset: Mapping[str, str]) -> dict[str, str]:
-    kept = {k: v for k, v in deployment.items() if k in KEPT_ON_DEPLOYMENT}
-    copied = {k: v for k, v in replicaset.items() if k not in KEPT_ON_DEPLOYMENT}
+    """kubectl's: the kept keys from the deployment, everything else from the chosen ReplicaSet; except that
+    opsbot's own records of the replica count (`OPSBOT_DEPLOYMENT_RECORDS`) stay exactly as the deployment
+    has them (present or absent)."""
+    kept = {k: v for k, v in deployment.items() if k in KEPT_ON_DEPLOYMENT or k in OPSBOT_DEPLOYMENT_RECORDS}
+    copied = {k: v for k, v in replicaset.items()
+              if k not in KEPT_ON_DEPLOYMENT and k not in OPSBOT_DEPLOYMENT_RECORDS}
     return {**kept, **copied}
 
 
