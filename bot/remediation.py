@@ -9,7 +9,7 @@ console share, so both behave the same:
 * `review` is the preview shown on a click: every check a click gets, then the dry run, changing nothing;
 * `approve` records the baseline and calls the core, which authorises and executes exactly once;
 * `verify` waits for the change to settle, then `action_limits.verify_delay_s`, re-runs the runbook and
-  compares the symptom check before and after;
+  compares the symptom check before and after (an action that `ChecksItself` is measured by its own check);
 * `schedule_revert` runs a timed change's revert (debug logging, memory bump) in this process when it is
   due, audited as `opsbot` — unless `timed_reverts_in_process=False`: `opsbot run` leaves it to the leader
   replica's scheduler (`bot.timed_reverts`), which works from the deployment's annotation alone.
@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.actions import ACTIONS
-from bot.actions.base import Action, ActionEnv, ActionError, Outcome, Preview, changed_keys
+from bot.actions.base import Action, ActionEnv, ActionError, ChecksItself, Outcome, Preview, changed_keys
 from bot.approvals import (
     Approvals,
     Approver,
@@ -50,7 +50,16 @@ from bot.model import Diagnosis, Finding, Proposal, Symptom
 from bot.runbooks import Runbook
 from bot.sources.errors import SourceError
 from bot.store.approvals import ApprovalRequest, AuditEntry, AuditEvent, RequestStatus
-from bot.verification import SETTLE_POLL_S, SETTLE_TIMEOUT_S, Trend, Verification, compare, wait_settled
+from bot.verification import (
+    SETTLE_POLL_S,
+    SETTLE_TIMEOUT_S,
+    Trend,
+    Verification,
+    compare,
+    compare_reached,
+    measure_itself,
+    wait_settled,
+)
 from bot.wiring import Deps
 
 log = logging.getLogger(__name__)
@@ -93,7 +102,7 @@ class Review:
 
 @dataclass(frozen=True)
 class _Baseline:
-    symptom: Symptom
+    symptom: Symptom | None  # None: the action's own check measured it
     finding: Finding | None
 
 
@@ -280,6 +289,16 @@ class Remediation:
         return own if own is not None and own in self._runbooks else None
 
     async def _take_baseline(self, request: ApprovalRequest) -> None:
+        action = self._actions.get(request.action)
+        if isinstance(action, ChecksItself):
+            try:
+                params = action.parse(request.params, self._config)
+            except ActionError:
+                return  # the core refuses these params too; nothing will run to verify
+            finding = await measure_itself(action, request.action, self._env, self._config.target(request.service),
+                                           params)
+            self._remember(self._before, request.id, _Baseline(None, finding))
+            return
         symptom = self.verify_symptom(request)
         if symptom is None:
             return
@@ -316,6 +335,9 @@ class Remediation:
             poll_s=self._settle_poll_s,
         )
         await asyncio.sleep(self._config.action_limits.verify_delay_s)
+        if isinstance(action, ChecksItself):
+            return self._judged_itself(request, await measure_itself(action, request.action, self._env, target, params),
+                                       settled, revert)
         if symptom is None:
             return _with(base, settled=settled, note="there is no runbook to re-run for this action")
         runbook = self._runbooks[symptom]
@@ -327,6 +349,15 @@ class Remediation:
             why = f"the rollout had not settled after {self._settle_timeout_s:g} s; {why}"
         return Verification(request.id, request.service, symptom, trend, why,
                             before=before.finding if before else None, after=after, settled=settled, revert=revert)
+
+    def _judged_itself(self, request: ApprovalRequest, after: Finding, settled: bool,
+                       revert: Proposal | None) -> Verification:
+        before = self._before.pop(request.id, None)
+        trend, why = compare_reached(before.finding if before is not None else None, after)
+        if not settled:
+            why = f"the rollout had not settled after {self._settle_timeout_s:g} s; {why}"
+        return Verification(request.id, request.service, None, trend, why, before=before.finding if before else None,
+                            after=after, settled=settled, revert=revert)
 
     # -- timed reverts ------------------------------------------------------------------------------
     def schedule_revert(

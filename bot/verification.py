@@ -3,7 +3,9 @@
 The comparison reads the runbook's symptom check (its first check, which measures the symptom itself): a
 lower status is better. At the same unhealthy status its key number (the first fact, e.g. the error rate)
 decides: moving back towards its threshold is better, with a tolerance so that noise reads as "unchanged".
-Healthy before and after is unchanged. Core only: no Slack.
+Healthy before and after is unchanged. An action with no symptom to re-measure (`ChecksItself`: scale-to-zero,
+maintenance, debug-logging) is judged by its own check instead, read the same way (`compare_reached`).
+Core only: no Slack.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from bot.actions.base import ActionError
-from bot.model import Fact, Finding, Proposal, Status, Symptom
+from bot.actions.base import ActionEnv, ActionError, ChecksItself
+from bot.model import Fact, Finding, Proposal, Status, Symptom, Target
 from bot.sources.errors import SourceError
 
 # Rollouts of a few replicas finish in a minute or two; past this, waiting longer tells nothing new and
@@ -104,6 +107,28 @@ def compare(before: Finding | None, after: Finding | None) -> tuple[Trend, str]:
     improved = new < old if lower else new > old
     direction = "down" if new < old else "up"
     return (Trend.BETTER if improved else Trend.WORSE), f"status still {after.status}; the key number went {direction}"
+
+
+def compare_reached(before: Finding | None, after: Finding | None) -> tuple[Trend, str]:
+    """Pure: `compare` for an action's own check, where OK means the state the action is meant to reach; the
+    reason is said in the check's own words (its summary)."""
+    trend, why = compare(before, after)
+    if before is None or after is None or trend is Trend.UNKNOWN:
+        return trend, why
+    if before.status is Status.OK and after.status is Status.OK:
+        return Trend.UNCHANGED, f"already so before the action: {after.summary}"
+    if after.status is Status.OK:
+        return trend, after.summary
+    return trend, f"{after.summary} (before: {before.summary}; {why})"
+
+
+async def measure_itself(action: ChecksItself[Any], name: str, env: ActionEnv, target: Target,
+                         params: Any) -> Finding:
+    """The action's own check; a failed read is an ERROR finding (verification says it could not measure)."""
+    try:
+        return await action.check(env, target, params)
+    except (SourceError, ActionError) as exc:
+        return Finding(check=name, title=f"{name} check", status=Status.ERROR, summary=str(exc))
 
 
 async def wait_settled(

@@ -3,7 +3,8 @@
 Frozen values and a Protocol only: no I/O here and nothing about Slack. The approvals layer drives an
 action as: `parse` the raw params -> `preview` (shown to the approver; its `state` is what the proposal was
 made on) -> after approval `fingerprint` (re-read; any key differing from `preview.state` means the target
-changed, so refuse and re-propose) -> `execute` -> wait for `settled` -> re-run `verify_symptom`'s runbook.
+changed, so refuse and re-propose) -> `execute` -> wait for `settled` -> re-run `verify_symptom`'s runbook
+(or, for an action that `ChecksItself`, its own `check`).
 
 `preview`, `fingerprint` and `execute` raise ActionError for a refusal (message for the user) and let
 SourceError through when the platform could not be reached. `execute` re-reads what it needs and is safe to
@@ -18,11 +19,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal, Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 from bot.clock import utc_now
 from bot.config import OpsConfig
-from bot.model import Proposal, Symptom, Target
+from bot.model import Fact, Finding, Proposal, Status, Symptom, Target
 from bot.sources.cache_admin import CacheAdmin
 from bot.sources.kube_writes import KubeWriter
 from bot.sources.postgres_admin import PostgresAdmin
@@ -121,6 +122,31 @@ class Action(Protocol[P]):
     async def settled(self, env: ActionEnv, target: Target, params: P) -> bool:
         """True once the change has taken effect (rollout complete); True at once for DB/cache actions."""
         ...
+
+
+P_contra = TypeVar("P_contra", contravariant=True)
+
+
+@runtime_checkable
+class ChecksItself(Protocol[P_contra]):
+    """Optional, next to `Action`: an action with no symptom to re-measure (scale-to-zero, maintenance,
+    debug-logging) measures whether its own change took hold instead. Verification calls `check` before
+    executing and again after settling, and compares the two findings as it compares a runbook's symptom
+    check: status OK means the state the action is meant to reach, WARN not (yet); the first fact is the key
+    number (e.g. pods left), its threshold the wanted value. Actions without it are verified by a runbook."""
+
+    async def check(self, env: ActionEnv, target: Target, params: P_contra) -> Finding:
+        """Read-only; raises ActionError / SourceError when it cannot look (verification then says so)."""
+        ...
+
+
+def reached_finding(check: str, title: str, *, reached: bool, summary: str, key: Fact,
+                    more: tuple[Fact, ...] = ()) -> Finding:
+    """What a `ChecksItself.check` returns: OK when the state the action is meant to reach is there, WARN when
+    not (yet). `key` (the first fact) carries the number compared before and after."""
+    status = Status.OK if reached else Status.WARN
+    return Finding(check=check, title=title, status=status, summary=summary,
+                   facts=(Fact(key.label, key.value, key.threshold, status), *more))
 
 
 def changed_keys(proposed: Mapping[str, str], current: Mapping[str, str]) -> list[str]:

@@ -1,13 +1,15 @@
 """`debug-logging [minutes=N]`: kubectl set env LOG_LEVEL=DEBUG for a while, then back (`revert=true`).
 
-The LOG_LEVEL it replaces is kept in an annotation; changing env rolls the pods, both ways."""
+The LOG_LEVEL it replaces is kept in an annotation; changing env rolls the pods, both ways. Its verification
+counts the pods the deployment controls that run with LOG_LEVEL=DEBUG: all of them (and ready) once switched
+on, none once reverted."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
 
-from bot.actions.base import REVERT_PARAM, ActionEnv, ActionError, Outcome, Preview, Risk, Role
+from bot.actions.base import REVERT_PARAM, ActionEnv, ActionError, Outcome, Preview, Risk, Role, reached_finding
 from bot.actions.common import (
     app_container,
     deployment_fingerprint,
@@ -18,14 +20,18 @@ from bot.actions.common import (
 from bot.actions.params import flag, minutes, only
 from bot.actions.timed import TimedChange, TimedParams, TimedSetting, rolling_preview, timed_outcome, until
 from bot.config import OpsConfig
-from bot.model import Symptom, Target
+from bot.model import Fact, Finding, Symptom, Target
 from bot.sources.admin_records import DeploymentSpecView
+from bot.sources.records import PodInfo
 
 VARIABLE = "LOG_LEVEL"
 DEBUG = "DEBUG"
 LEVEL_BEFORE = "opsbot.io/log-level-before-debug"
 DEBUG_UNTIL = "opsbot.io/debug-logging-until"
 
+
+# Pods in these phases are done: they serve nothing, whatever their env says.
+_FINISHED = frozenset({"Succeeded", "Failed"})
 
 SETTING = TimedSetting(label=VARIABLE, before_key=LEVEL_BEFORE, until_key=DEBUG_UNTIL, absent="unset")
 
@@ -97,3 +103,36 @@ class DebugLogging:
 
     async def settled(self, env: ActionEnv, target: Target, params: TimedParams) -> bool:
         return await rollout_settled(env, target)
+
+    async def check(self, env: ActionEnv, target: Target, params: TimedParams) -> Finding:
+        """Pods running with LOG_LEVEL=DEBUG: switched on once every wanted replica is a ready DEBUG pod and no
+        other pod is left; reverted once none runs with it."""
+        deployment = await env.kube.deployment(target)
+        container = deployment.container(target.deployment).name
+        pods = [p for p in await env.kube.controlled_pods(deployment) if p.phase not in _FINISHED]
+        debug = [p for p in pods if _level(p, container) == DEBUG]
+        label = f"pods with {VARIABLE}={DEBUG}"
+        if params.revert:
+            return reached_finding(
+                self.name, f"Debug logging on {target.deployment}", reached=not debug,
+                summary=f"{len(debug)} of {len(pods)} pod(s) of {target.deployment} still log at {DEBUG}" if debug
+                else f"no pod of {target.deployment} logs at {DEBUG}",
+                key=Fact(label, f"{len(debug)} of {len(pods)}", threshold="0"),
+            )
+        ready = sum(p.ready for p in debug)
+        others = len(pods) - len(debug)
+        on = ready >= deployment.replicas and others == 0
+        return reached_finding(
+            self.name, f"Debug logging on {target.deployment}", reached=on,
+            summary=(f"all {ready} pod(s) of {target.deployment} run with {VARIABLE}={DEBUG}" if on else
+                     f"{ready} of {deployment.replicas} pod(s) of {target.deployment} ready with {VARIABLE}={DEBUG}, "
+                     f"{others} without"),
+            key=Fact(label, f"{ready} of {deployment.replicas} ready ({others} without)",
+                     threshold=str(deployment.replicas)),
+        )
+
+
+def _level(pod: PodInfo, container: str) -> str | None:
+    """The pod's own LOG_LEVEL (what it was started with), in the application container."""
+    spec = pod.spec(container) or (pod.specs[0] if pod.specs else None)
+    return spec.env.get(VARIABLE) if spec is not None else None

@@ -1,5 +1,7 @@
 """`maintenance mode=on|off`: apply / delete the load balancer's maintenance switch, the ConfigMap in
-`manifests/maintenance-mode.yaml` (while it exists the platform answers 503 with its message)."""
+`manifests/maintenance-mode.yaml` (while it exists the platform answers 503 with its message). Its verification
+reads the switch back: there with `enabled: "true"` (and the status code the load balancer then answers) for
+on, gone for off."""
 
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ from typing import Any
 
 import yaml
 
-from bot.actions.base import ActionEnv, ActionError, Outcome, Preview, Risk, Role
+from bot.actions.base import ActionEnv, ActionError, Outcome, Preview, Risk, Role, reached_finding
 from bot.actions.common import dry_run_outcome
 from bot.actions.params import only
 from bot.config import OpsConfig
-from bot.model import Proposal, Symptom, Target
+from bot.model import Fact, Finding, Proposal, Symptom, Target
+from bot.sources.admin_records import ConfigMapView
 
 # The repository root, for the default relative manifest path when the bot runs from elsewhere.
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -105,3 +108,30 @@ class Maintenance:
 
     async def settled(self, env: ActionEnv, target: Target, params: MaintenanceParams) -> bool:
         return True  # the switch takes effect when the object is written; there is no rollout
+
+    async def check(self, env: ActionEnv, target: Target, params: MaintenanceParams) -> Finding:
+        """Whether the switch is as wanted: on needs the object with enabled "true" (the load balancer then
+        answers its status_code), off needs it gone."""
+        manifest = load_manifest(env.config.action_limits.maintenance_manifest)
+        name = manifest["metadata"]["name"]
+        current = await env.kube.config_map(target.namespace, name)
+        on = switched_on(current)
+        where = f"configmap/{name} in {target.namespace}"
+        answers = (current.data.get("status_code", "503") if current is not None and on else "")
+        if current is None:
+            state = f"{where} is absent: traffic is routed to the services"
+        elif on:
+            state = f"{where} is there with enabled=true: the load balancer answers {answers}"
+        else:
+            state = f"{where} is there but not enabled: traffic is routed to the services"
+        present = 1 if current is not None else 0
+        value = f"{present} of 1 present" + (f" (enabled, answers {answers})" if on else "")
+        return reached_finding(
+            self.name, "Maintenance switch", reached=on == params.on, summary=state,
+            key=Fact(f"configmap/{name}", value, threshold="1" if params.on else "0"),
+        )
+
+
+def switched_on(current: ConfigMapView | None) -> bool:
+    """The manifest's contract with the load balancer: maintenance while the object exists with enabled "true"."""
+    return current is not None and current.data.get("enabled", "").strip().lower() == "true"

@@ -1,18 +1,22 @@
 """`scale-to-zero`: the guide's emergency scale down. The replica count it replaces is recorded in a
-deployment annotation in the same patch, so `restore-replicas` works from any bot replica, any time later."""
+deployment annotation in the same patch, so `restore-replicas` works from any bot replica, any time later.
+Its verification counts the pods the deployment still controls: better once none remain."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.actions.base import ActionEnv, Outcome, Preview, Risk, Role
+from bot.actions.base import ActionEnv, Outcome, Preview, Risk, Role, reached_finding
 from bot.actions.common import deployment_fingerprint, deployment_state, dry_run_outcome, rollout_settled
 from bot.actions.params import only
 from bot.config import OpsConfig
-from bot.model import Proposal, Symptom, Target
+from bot.model import Fact, Finding, Proposal, Symptom, Target
+from bot.sources.kube_undo import REPLICAS_BEFORE
 
-REPLICAS_BEFORE = "opsbot.io/replicas-before-scale-to-zero"
+# Pods in these phases are done and hold nothing; every other pod still serves or is about to.
+FINISHED_PHASES = frozenset({"Succeeded", "Failed"})
+__all__ = ["REPLICAS_BEFORE", "NoParams", "ScaleToZero"]
 
 
 @dataclass(frozen=True)
@@ -67,3 +71,17 @@ class ScaleToZero:
 
     async def settled(self, env: ActionEnv, target: Target, params: NoParams) -> bool:
         return await rollout_settled(env, target)
+
+    async def check(self, env: ActionEnv, target: Target, params: NoParams) -> Finding:
+        """Pods the deployment still controls (any not finished): the scale down took hold when none remain."""
+        deployment = await env.kube.deployment(target)
+        pods = [p for p in await env.kube.controlled_pods(deployment) if p.phase not in FINISHED_PHASES]
+        running = sum(p.phase == "Running" for p in pods)
+        ready = sum(p.ready for p in pods)
+        summary = (f"no pods of {target.deployment} remain" if not pods
+                   else f"{len(pods)} pod(s) of {target.deployment} still there ({running} running, {ready} ready)")
+        return reached_finding(
+            self.name, f"Pods of {target.deployment}", reached=not pods, summary=summary,
+            key=Fact("pods", f"{len(pods)} ({running} running, {ready} ready)", threshold="0"),
+            more=(Fact("spec.replicas", str(deployment.replicas), threshold="0"),),
+        )
