@@ -29,7 +29,8 @@ class ApprovalStoreError(Exception):
 
 class RequestStatus(StrEnum):
     """pending -> approved -> executing -> succeeded / failed; pending also ends denied, expired or
-    superseded (a newer proposal of the same action on the same service, or the target changed)."""
+    superseded (a newer proposal of the same action on the same service, unless it already holds a first
+    approval, or the target changed)."""
 
     PENDING = "pending"
     APPROVED = "approved"
@@ -174,7 +175,15 @@ class ApprovalStore(Protocol):
 
     async def create(self, new: NewRequest) -> tuple[ApprovalRequest, list[ApprovalRequest]]:
         """Store a pending request; older pending requests of the same action on the same service become
-        superseded in the same step. Returns the new request and the ones it superseded."""
+        superseded in the same step. Returns the new request and the ones it superseded.
+
+        A pending request that already holds a first approval (four eyes) is not superseded: a proposal
+        needs no role, so superseding it would let anyone who may run `/diagnose act` (a viewer) cancel an
+        admin's approval and turn the second admin's click into "superseded". Both then stay pending,
+        each on its own message: the half-approved one still needs only its second approval, the new one
+        its own approvals, and each approval re-checks its own preview's fingerprint of the target as any
+        does (a target the other one changed refuses and re-proposes). The new proposal is not refused:
+        a half-approved request must not block the diagnosis' own offers until it expires."""
         ...
 
     async def get(self, request_id: str) -> ApprovalRequest | None: ...

@@ -44,6 +44,7 @@ class MemoryApprovalStore:
                 self._put(replace(old, status=RequestStatus.SUPERSEDED, updated_at=now))
                 for old in list(self._requests.values())
                 if old.status is RequestStatus.PENDING and (old.action, old.service) == (new.action, new.service)
+                and old.first_approver is None  # a half-approved request stays (see ApprovalStore.create)
             ]
             request = ApprovalRequest(
                 id=new_request_id(),

@@ -40,9 +40,11 @@ STATEMENT_TIMEOUT_MS: Final = 5000
 _PROPOSAL_LOCK: Final = (
     "SELECT pg_advisory_xact_lock(hashtextextended(%(action)s::text || '/' || %(service)s::text, 0))"
 )
+# A request holding a first approval is left pending (see ApprovalStore.create). Against a concurrent
+# first_approval the row lock decides: whichever UPDATE runs second re-reads the row and skips it.
 _SUPERSEDE: Final = """
 UPDATE approval_requests SET status = 'superseded', updated_at = now()
-WHERE action = %(action)s AND service = %(service)s AND status = 'pending'
+WHERE action = %(action)s AND service = %(service)s AND status = 'pending' AND first_approver IS NULL
 RETURNING *
 """
 _INSERT: Final = """

@@ -81,6 +81,13 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """
     ALTER TABLE approval_requests ADD COLUMN IF NOT EXISTS awaiting_message boolean NOT NULL DEFAULT false;
     """,
+    # 6: a request holding a first approval is no longer superseded by a new proposal (ApprovalStore.create),
+    # so the invariant narrows to at most one pending request per action and service without an approval.
+    """
+    DROP INDEX IF EXISTS approval_requests_one_pending;
+    CREATE UNIQUE INDEX IF NOT EXISTS approval_requests_one_unapproved
+        ON approval_requests (action, service) WHERE status = 'pending' AND first_approver IS NULL;
+    """,
 )
 
 
