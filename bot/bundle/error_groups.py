@@ -13,17 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.bundle.collect import ContainerLog
-from bot.logscan import (
-    CONTINUATION,
-    LEVEL,
-    LEVEL_WORD,
-    MAX_IDS_PER_GROUP,
-    MAX_STACK_LINES,
-    TIMESTAMP,
-    WARN,
-    request_ids,
-    signature,
-)
+from bot.bundle.line_ids import request_ids
+from bot.logscan import CONTINUATION, LEVEL, LEVEL_WORD, MAX_IDS_PER_GROUP, MAX_STACK_LINES, TIMESTAMP, WARN, signature
 
 MAX_GROUPS = 50
 
@@ -46,13 +37,11 @@ class ErrorGroup:
         self.last_seen = at if self.last_seen is None else max(self.last_seen, at)
 
 
-@dataclass(frozen=True)
-class Place:
-    """Where a failed request's lines are: the log, the line, and how many continuation lines follow it."""
-
-    log: int
-    line: int
-    length: int
+# Where a failed request's lines are: (log, first line, number of lines: the failed line and what continues it).
+# A plain tuple of ints, not an object: a bundle notes tens of thousands of these, and the garbage collector stops
+# tracking such tuples, where as many objects (or a list per request) would set off full collections that walk
+# every log line held.
+Place = tuple[int, int, int]
 
 
 @dataclass
@@ -61,8 +50,9 @@ class ErrorScan:
     error_lines: int = 0
     groups: list[ErrorGroup] = field(default_factory=list)
     dropped_groups: int = 0
-    # Request ID -> where it was logged on an ERROR or WARN line (a failed request), in scan order.
-    failed_requests: dict[str, list[Place]] = field(default_factory=dict)
+    # (request ID, where) for each request ID logged on an ERROR or WARN line (a failed request), in scan order;
+    # a request logged on several failed lines has several.
+    failed_requests: list[tuple[str, Place]] = field(default_factory=list)
 
 
 def scan_errors(logs: Iterable[ContainerLog]) -> ErrorScan:
@@ -150,4 +140,4 @@ def _record(
 def _place(out: ErrorScan, place: tuple[list[str], int], log: int, end: int) -> None:
     ids, start = place
     for rid in ids:
-        out.failed_requests.setdefault(rid, []).append(Place(log, start, end - start))
+        out.failed_requests.append((rid, (log, start, end - start)))

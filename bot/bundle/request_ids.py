@@ -3,8 +3,10 @@ message that started the thread — each quoted with its own log lines, so suppo
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 
 from bot.bundle.collect import ContainerLog
 from bot.bundle.error_groups import ErrorScan, Place
@@ -41,36 +43,56 @@ def trace_requests(
 ) -> RequestIds:
     """The alert's IDs first (that is what the person is asking about), then the metrics API's, then the
     logs' newest failures."""
-    traced: dict[str, TracedRequest] = {}
-    for rid in _alert_ids(alert_text):
-        traced.setdefault(rid, TracedRequest(rid)).sources.append("alert")
+    alert = _alert_ids(alert_text)
+    first = _first_places(scan)
+    # Every ID in order, but a `TracedRequest` only for those kept: a window can hold tens of thousands of
+    # failed requests, and only the count of the others is reported.
+    ordered = dict.fromkeys([*alert, *(sample.request_id for sample in samples), *_newest_first(logs, first)])
+    traced = {rid: TracedRequest(rid) for rid in islice(ordered, MAX_REQUEST_IDS)}
+    for rid in alert:
+        if rid in traced:
+            traced[rid].sources.append("alert")
     for sample in samples:
-        entry = traced.setdefault(sample.request_id, TracedRequest(sample.request_id))
-        entry.sources.append("metrics")
-        entry.status, entry.endpoint, entry.message = sample.status, sample.endpoint, sample.message
-    for rid in _newest_first(logs, scan):
-        traced.setdefault(rid, TracedRequest(rid))
-    kept = list(traced.values())[:MAX_REQUEST_IDS]
+        entry = traced.get(sample.request_id)
+        if entry is not None:
+            entry.sources.append("metrics")
+            entry.status, entry.endpoint, entry.message = sample.status, sample.endpoint, sample.message
+    places = _places_of(scan, traced)
     searched = 0
-    for entry in kept:
-        places = scan.failed_requests.get(entry.request_id)
-        if places:
+    for entry in traced.values():
+        found = places.get(entry.request_id)
+        if found:
             entry.sources.append("logs")
-            entry.lines = _lines_at(logs, places)
+            entry.lines = _lines_at(logs, found)
         elif searched < MAX_SEARCHED:
             searched += 1
             entry.lines = _search(logs, entry.request_id)
             if entry.lines:
                 entry.sources.append("logs")
-    return RequestIds(kept, max(0, len(traced) - MAX_REQUEST_IDS))
+    return RequestIds(list(traced.values()), max(0, len(ordered) - MAX_REQUEST_IDS))
 
 
-def _newest_first(logs: list[ContainerLog], scan: ErrorScan) -> list[str]:
+def _first_places(scan: ErrorScan) -> dict[str, Place]:
+    first: dict[str, Place] = {}
+    for rid, place in scan.failed_requests:
+        first.setdefault(rid, place)
+    return first
+
+
+def _places_of(scan: ErrorScan, wanted: Container[str]) -> dict[str, list[Place]]:
+    places: dict[str, list[Place]] = {}
+    for rid, place in scan.failed_requests:
+        if rid in wanted:
+            places.setdefault(rid, []).append(place)
+    return places
+
+
+def _newest_first(logs: list[ContainerLog], first: dict[str, Place]) -> list[str]:
     def when(rid: str) -> datetime:
-        place = scan.failed_requests[rid][0]
-        return logs[place.log].lines[place.line].ts or _NEVER
+        log, line, _ = first[rid]
+        return logs[log].lines[line].ts or _NEVER
 
-    return sorted(scan.failed_requests, key=when, reverse=True)
+    return sorted(first, key=when, reverse=True)
 
 
 def _alert_ids(text: str | None) -> list[str]:
@@ -83,9 +105,9 @@ def _alert_ids(text: str | None) -> list[str]:
 
 def _lines_at(logs: list[ContainerLog], places: list[Place]) -> list[str]:
     out: list[str] = []
-    for place in places:
-        entry = logs[place.log]
-        for line in entry.lines[place.line : place.line + place.length]:
+    for log, start, length in places:
+        entry = logs[log]
+        for line in entry.lines[start : start + length]:
             out.append(f"{entry.name}: {line.text}")
             if len(out) >= MAX_LINES_PER_ID:
                 return out
