@@ -11,6 +11,7 @@ from bot.approvals.policy import Approver
 from bot.store.approvals import ApprovalRequest, ApprovalStore, AuditEntry, AuditEvent, RequestStatus
 
 EXPIRED_MESSAGE = "This request has expired; run the diagnosis again for a fresh proposal."
+BOT_ACTOR = "opsbot"  # the actor of what nobody clicked: expiry, superseding
 
 
 def message_link(channel: str, message_ts: str) -> str:
