@@ -1,6 +1,7 @@
-"""`cancel-query pid=N`: pg_cancel_backend of one running query of the platform database. The session
+"""`cancel-query pid=N`: pg_cancel_backend of one long-running query of the platform database. The session
 survives; only its current statement is cancelled. Sessions of other databases and the bot's own are
-refused."""
+refused, and so is a query that has not yet run longer than `thresholds.query_long_s` (the threshold of
+the long_queries check that points at it)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,16 @@ def _refusal(backend: BackendQuery | None, pid: int, database: str) -> str | Non
     return None
 
 
+def _too_recent(backend: BackendQuery, long_s: float) -> str | None:
+    """The action is for the long-running query a diagnosis found, not any active one: a query is long by
+    the same rule as the long_queries check (running for more than query_long_s)."""
+    running = backend.duration_s or 0.0
+    if running > long_s:
+        return None
+    return (f"pid {backend.pid}'s query has run for only {running:.1f} s; cancel-query cancels only queries "
+            f"running longer than thresholds.query_long_s ({long_s:g} s)")
+
+
 def _state(backend: BackendQuery | None) -> dict[str, str]:
     if backend is None:
         return {"pid": "", "query_start": ""}
@@ -91,6 +102,8 @@ class CancelQuery:
             refusal = f"pid {params.pid} is not running a query (state {backend.state})"
         if refusal is None and backend is not None and backend.query_start is None:
             refusal = f"pid {params.pid}: its query's start time is not visible to the bot"
+        if refusal is None and backend is not None:
+            refusal = _too_recent(backend, env.config.thresholds.query_long_s)
         if refusal or backend is None:
             return Preview(summary=f"Cannot cancel the query of pid {params.pid}", state=state, blocked=refusal)
         return Preview(
@@ -113,6 +126,11 @@ class CancelQuery:
         if env.dry_run:
             return dry_run_outcome(await self.preview(env, target, params))
         started = params.query_start or (backend.query_start if backend is not None else None)
+        if backend is not None and backend.state == "active" and backend.query_start == started:
+            # Checked again on the query about to be cancelled (an execute without a preview's pin, too).
+            too_recent = _too_recent(backend, env.config.thresholds.query_long_s)
+            if too_recent:
+                raise ActionError(too_recent)
         if started is None or not await admin.cancel(params.pid, started):
             # Finished (or already cancelled) since: a retried execute is a no-op.
             return Outcome(ok=True, summary=f"pid {params.pid} was no longer running the previewed query; "
