@@ -65,7 +65,7 @@ def _resource_entry(resource: ResourceType) -> dict[str, Any]:
         "singularName": resource.kind.lower(),
         "namespaced": True,
         "kind": resource.kind,
-        "verbs": sorted(_VERB_NAMES[v] for v in resource.verbs),
+        "verbs": sorted(_verbs(resource)),
     }
     # Omitted when empty, as the apiserver's JSON does (omitempty).
     if resource.short_names:
@@ -73,6 +73,13 @@ def _resource_entry(resource: ResourceType) -> dict[str, Any]:
     if resource.categories:
         entry["categories"] = list(resource.categories)
     return entry
+
+
+def _verbs(resource: ResourceType) -> list[str]:
+    verbs = [_VERB_NAMES[v] for v in resource.verbs]
+    if "list" in resource.verbs and resource.model is not None:
+        verbs.append("watch")  # lists of stored kinds can be watched (server.py); the metrics API cannot
+    return verbs
 
 
 def _subresource_entry(resource: ResourceType, sub: str) -> dict[str, Any]:
