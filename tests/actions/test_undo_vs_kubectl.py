@@ -184,6 +184,46 @@ async def test_undo_to_the_previous_revision_in_detail(env: ActionEnv, config: O
         assert {p.rsplit("-", 1)[0] for p in pods(platform, SERVICE)} == {history[10]["metadata"]["name"]}
 
 
+def undo_patch(platform: Sandbox) -> tuple[str | None, Any]:
+    """The content type and body of the last PATCH of the deployment that was not a dry run: the undo."""
+    patch = [r for r in platform.cluster.requests
+             if r.method == "PATCH" and r.path.endswith(f"/deployments/{SERVICE}") and "dryRun" not in r.query][-1]
+    body = copy.deepcopy(patch.body)
+    for op in body:
+        if op["path"] == "/spec/template":
+            # kubectl serialises the template's zero creationTimestamp (a Go struct) as null; the
+            # apiserver decodes null and absent alike. opsbot sends the template as the server served it.
+            assert op["value"]["metadata"].pop("creationTimestamp", None) is None
+    return patch.content_type, body
+
+
+async def test_the_undo_is_the_same_json_patch(env: ActionEnv, config: OpsConfig, sandbox: Sandbox,
+                                               kubectl_twin: Sandbox) -> None:
+    await opsbot_undo(env, config, 6)
+    kubectl_undo(kubectl_twin, 6)
+    content_type, body = undo_patch(sandbox)
+    assert (content_type, body) == undo_patch(kubectl_twin)
+    assert content_type == "application/json-patch+json"
+    assert [(op["op"], op["path"]) for op in body] == [("replace", "/spec/template"),
+                                                        ("replace", "/metadata/annotations")]
+
+
+async def test_repeating_an_undo_to_a_revision_changes_nothing_on_either(
+        env: ActionEnv, config: OpsConfig, sandbox: Sandbox, kubectl_twin: Sandbox) -> None:
+    """The one deliberate difference: revision 6, once restored, is renumbered 10, so kubectl refuses
+    a second `--to-revision=6` ("unable to find specified revision"); opsbot recognises the revision in
+    the current ReplicaSet's revision-history and reports nothing to do (an approved action executed
+    twice must be a no-op, bot/sources/kube_undo.py). Neither writes: the platforms stay the same."""
+    await opsbot_undo(env, config, 6)
+    kubectl_undo(kubectl_twin, 6)
+    after_first = comparable(sandbox)
+    assert "nothing rolled back" in await opsbot_undo(env, config, 6)
+    refused = run_kubectl(kubectl_twin.kube_url, "rollout", "undo", f"deployment/{SERVICE}", "--to-revision=6",
+                          namespace=NAMESPACE)
+    assert refused.returncode != 0 and "unable to find specified revision 6" in refused.stderr
+    assert comparable(sandbox) == comparable(kubectl_twin) == after_first
+
+
 async def test_undo_to_the_running_template_is_skipped_by_both(env: ActionEnv, config: OpsConfig,
                                                                sandbox: Sandbox, kubectl_twin: Sandbox) -> None:
     before = comparable(sandbox)
