@@ -24,10 +24,12 @@ _KEY_NAMES = (
 _LOGIN_FIELDS = r"password|passwd|pwd|pgpassword"
 # `_may_hold_secret` tests quickly whether a line may hold a credential at all: most log lines do not, and a
 # few substring checks cost a fraction of the full pattern set. Each check is a necessary condition of a pattern.
-# The `name=value` patterns' names and separators, searched in lower-cased ASCII text: as tight as the patterns
-# themselves, so that code in stack traces (`key = self._keys[...]`) and prose ("JWT token: expired") is not
-# mistaken for a pair and sent through the full pattern set.
-_PAIR_HINT = re.compile(rf"(?:{_KEY_NAMES}|{_LOGIN_FIELDS})[\"']?\s*[:=]")
+# The `name=value` patterns' names and separators, searched in lower-cased text: `_PAIR_END` is how every name
+# ends, right before its separator (a quick search with few alternatives); `_PAIR` is the names themselves, as
+# tight as the patterns, so that code in stack traces (`key = self._keys[...]`) and prose ("JWT token: expired")
+# are not mistaken for pairs and sent through the full pattern set.
+_PAIR_END = re.compile(r"(?:key(?:[_-]?id)?|token|secret|passw(?:or)?d|pwd)[\"']?\s*[:=]")
+_PAIR = re.compile(rf"(?:{_KEY_NAMES}|{_LOGIN_FIELDS})[\"']?\s*[:=]")
 # The non-ASCII letters `re` matches case-insensitively as ASCII ones (`ſ` as `s`, `K` as `k`, `ı` and `İ` as
 # `i`) but `str.lower` does not turn into them: folded first, so the lower-cased hints still see the names.
 ASCII_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
@@ -137,4 +139,4 @@ def _may_hold_secret(text: str) -> bool:
     if "x-auth-token" in lower:
         return True
     hinted = "key" in lower or "token" in lower or "secret" in lower or "passw" in lower or "pwd" in lower
-    return hinted and _PAIR_HINT.search(lower) is not None
+    return hinted and _PAIR_END.search(lower) is not None and _PAIR.search(lower) is not None
