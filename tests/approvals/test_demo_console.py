@@ -211,7 +211,9 @@ async def test_every_action_runs_from_the_demo_console(session: Session) -> None
 
 def test_demo_subprocess_cancels_terminates_and_flushes_on_its_local_servers() -> None:
     commands = [
-        "/diagnose auth-service errors",  # a first diagnosis while the seeded data ages past 1 s
+        # Two diagnoses first, while the seeded data ages past the demo's 1 s thresholds.
+        "/diagnose auth-service errors",
+        "/diagnose api-gateway 5xx",
         "/diagnose api-gateway slow_queries",
         "click 1",
         "approve 1",
@@ -233,7 +235,7 @@ def test_demo_subprocess_cancels_terminates_and_flushes_on_its_local_servers() -
     pid = re.search(r"a long `report-job` query \(pid (\d+)\)", out)
     assert pid, out[:600]
     report = pid.group(1)
-    assert f"Proposed: cancel query {report}" in out and f"pid {report} ({REPORT_APPLICATION}" in out
+    assert f"[1] cancel-query pid={report} " in out and f"pid {report} ({REPORT_APPLICATION}" in out, out
     assert f"Done: Cancelled the query of pid {report}" in out
     assert "No active query has been running longer than 1.0 s." in out  # the second diagnosis
     assert f"Proposed by U0DEMOYOU: Terminate {len(IDLE_SESSIONS)} connection(s) to platform" in out
