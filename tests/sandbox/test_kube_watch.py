@@ -6,7 +6,11 @@ import threading
 import time
 from typing import Any
 
+import pytest
+import urllib3
 from kubernetes import watch
+
+from bot.sandbox.kube.watch import Watcher
 
 from .conftest import KubeSandbox, deployment_manifest
 
@@ -50,3 +54,26 @@ def test_without_a_resource_version_the_current_objects_come_first_and_selectors
     thread, seen = _collect(web, 1)
     thread.join(timeout=10)
     assert sorted(seen) == [("ADDED", "api:1"), ("ADDED", "web:2")]
+
+
+def test_a_watch_whose_client_left_stops_polling(web: KubeSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    polls = [0]
+    poll = Watcher.poll
+
+    def counted(self: Watcher) -> list[dict[str, Any]]:
+        polls[0] += 1
+        return poll(self)
+
+    monkeypatch.setattr(Watcher, "poll", counted)
+    pool = urllib3.PoolManager()
+    response = pool.request("GET", f"{web.url}/apis/apps/v1/namespaces/default/deployments"
+                                   "?watch=true&timeoutSeconds=60", preload_content=False)
+    assert response.status == 200
+    time.sleep(0.3)
+    response.shutdown()
+    response.close()
+    pool.clear()
+    time.sleep(0.3)
+    stopped_at = polls[0]
+    time.sleep(0.5)
+    assert stopped_at > 0 and polls[0] == stopped_at

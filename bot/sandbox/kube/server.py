@@ -98,11 +98,16 @@ async def _watch(request: web.Request, cluster: FakeCluster, api_request: ApiReq
     await response.prepare(request)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + watcher.timeout_s
-    while loop.time() < deadline:
-        for event in watcher.poll():
-            await response.write(json.dumps(event).encode() + b"\n")
-        await asyncio.sleep(POLL_INTERVAL_S)
-    await response.write_eof()
+    try:
+        while loop.time() < deadline:
+            if request.transport is None or request.transport.is_closing():
+                return response  # the client went away (aiohttp does not cancel the handler): stop polling
+            for event in watcher.poll():
+                await response.write(json.dumps(event).encode() + b"\n")
+            await asyncio.sleep(POLL_INTERVAL_S)
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # it went away while we wrote
     return response
 
 
