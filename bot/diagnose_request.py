@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.config import OpsConfig
 from bot.model import Symptom
-from bot.symptoms import match_symptoms, parse_symptom, words_for
+from bot.symptoms import exact_symptom, match_symptoms, words_for
 
 MAX_TEXT = 500
 # `/diagnose jwt <token>`: tokens run to a few KB, past MAX_TEXT; jwt_inspect bounds them itself.
@@ -96,7 +96,9 @@ def _symptom(words: list[str], runnable: frozenset[Symptom]) -> Symptom | None:
     if not words:
         # No symptom given: the quick sweep (the `unknown` runbook) over the cheap checks of every runbook.
         return Symptom.UNKNOWN if Symptom.UNKNOWN in runnable else Symptom.HIGH_ERROR_RATE
-    exact = parse_symptom(words[0])
+    # An exact name (`slow_queries`) wins; otherwise the whole text is matched, longest phrase first, so
+    # `slow queries` is slow_queries rather than the high_latency its first word alone would mean.
+    exact = exact_symptom(words[0])
     if exact is not None:
         return exact
     matched = match_symptoms(" ".join(words))

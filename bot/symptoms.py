@@ -40,10 +40,18 @@ def match_symptoms(text: str) -> list[Symptom]:
     return ordered
 
 
-def parse_symptom(word: str) -> Symptom | None:
-    """An exact vocabulary name (`high_error_rate`) or a free word/phrase."""
+def exact_symptom(word: str) -> Symptom | None:
+    """The symptom whose vocabulary name this is (`high_error_rate`), else None."""
     try:
         return Symptom(word.strip().lower())
     except ValueError:
-        matched = match_symptoms(word)
-        return matched[0] if matched else None
+        return None
+
+
+def parse_symptom(word: str) -> Symptom | None:
+    """An exact vocabulary name (`high_error_rate`) or a free word/phrase."""
+    exact = exact_symptom(word)
+    if exact is not None:
+        return exact
+    matched = match_symptoms(word)
+    return matched[0] if matched else None

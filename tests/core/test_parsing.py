@@ -83,3 +83,18 @@ def test_help_examples_only_name_runnable_symptoms() -> None:
     text = help_text(CONFIG, RUNNABLE)
     assert "/diagnose api-gateway errors" in text
     assert "503" not in text.split("*Examples:*")[1]
+
+
+@pytest.mark.parametrize(
+    ("text", "symptom"),
+    [
+        ("api-gateway slow queries", Symptom.SLOW_QUERIES),
+        ("api-gateway slow", Symptom.HIGH_LATENCY),
+        ("api-gateway too many clients", Symptom.DB_CONNECTION_EXHAUSTION),
+        ("api-gateway readiness probe failing", Symptom.FAILED_HEALTH_CHECK),
+        ("api-gateway slow_queries", Symptom.SLOW_QUERIES),
+    ],
+)
+def test_a_phrase_in_the_command_wins_over_its_first_word(text: str, symptom: Symptom) -> None:
+    # `slow queries` must not be read as high latency because its first word alone means that.
+    assert parse_diagnose(text, CONFIG, frozenset(Symptom)) == DiagnoseRequest("api-gateway", symptom)
