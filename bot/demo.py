@@ -41,7 +41,7 @@ TOUR = (
 # Played after TOUR when the local database and cache are up: the actions on data. Numbers: the diagnosis
 # offers [1] (cancel the report job's query); each `propose` adds the next number to the same list.
 DATA_TOUR = (
-    "/diagnose api-gateway slow_queries",
+    "/diagnose api-gateway slow queries",
     "click 1",
     "approve 1",
     "propose terminate-idle api-gateway",
