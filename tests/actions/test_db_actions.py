@@ -21,9 +21,11 @@ from bot.sources.postgres_admin import PostgresAdmin
 
 @pytest.fixture
 def db_config(config: OpsConfig) -> OpsConfig:
-    """Thresholds of seconds instead of the guide's hour, so the test can make connections "old"."""
+    """Thresholds of seconds instead of the guide's hour, so the test can make connections "old"; and any
+    running query counts as long-running (cancel-query's query_long_s rule has its own tests in tests/db)."""
     limits = config.action_limits.model_copy(update={"min_idle_older_than": "1s"})
-    return config.model_copy(update={"action_limits": limits})
+    thresholds = config.thresholds.model_copy(update={"query_long_s": 0.001})
+    return config.model_copy(update={"action_limits": limits, "thresholds": thresholds})
 
 
 def unreachable_kube() -> KubeWriter:
