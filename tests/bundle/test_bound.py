@@ -90,3 +90,12 @@ def test_lines_out_of_order_or_without_a_timestamp_are_placed_before_bisecting()
     [kept] = fit.logs
     assert kept.lines == ordered[-100:]
     assert fit.dropped_lines == 350 and fit.kept_from == ordered[-100].ts
+
+
+def test_quotes_and_backslashes_count_as_the_json_escapes_they_become() -> None:
+    texts = ['say "hi"', "C:\\temp\\x", "plain", 'both \\ and "', "plain again"]
+    lines = [LogLine("a", "app", text, ts=START + timedelta(seconds=n)) for n, text in enumerate(texts)]
+    logs = [ContainerLog("a", "app", False, lines)]
+    size = [len(json.dumps(text)) - 2 + 41 for text in texts]  # the escaped text, without its quotes
+    assert fit_logs(logs, sum(size[-3:])).dropped_lines == 2
+    assert fit_logs(logs, sum(size[-3:]) - 1).dropped_lines == 3
