@@ -76,10 +76,11 @@ def _scan_one(
     place: tuple[list[str], int] | None = None  # the request IDs of the open failed line, and where it was
     for number, line in enumerate(lines):
         text = line.text
-        # A necessary condition of logscan's LEVEL and LEVEL_WORD, for a fraction of a regex search's cost.
-        leveled = ("ERROR" in text or "FATAL" in text or "CRITICAL" in text or "SEVERE" in text or "PANIC" in text
-                   or "Traceback" in text)
-        if current is not None and CONTINUATION.match(text) and not (leveled and LEVEL_WORD.search(text)):
+        # Necessary conditions of logscan's LEVEL_WORD and (with "Traceback") LEVEL, for a fraction of a regex's
+        # cost. A stack trace's own "Traceback" line has no level word: it is not searched for one.
+        worded = "ERROR" in text or "FATAL" in text or "CRITICAL" in text or "SEVERE" in text or "PANIC" in text
+        leveled = worded or "Traceback" in text
+        if current is not None and CONTINUATION.match(text) and not (worded and LEVEL_WORD.search(text)):
             current.has_stack = True
             if collecting and len(current.example) < MAX_STACK_LINES:
                 current.example.append(text)
