@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from bot.sources.conninfo import ConnectionSetting
 from bot.sources.db_records import CacheStats
 from bot.sources.errors import SourceError
 
@@ -17,33 +17,39 @@ SOURCE = "redis"
 
 class CacheSource:
     def __init__(self, url: str, timeout_s: float = 3.0) -> None:
-        self._client = aioredis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
-        password = urlsplit(url).password
-        self._secrets = (url, password) if password else (url,)
+        self._setting = ConnectionSetting.redis("CACHE_REDIS_URL", url)
+        # No client for a URL that does not parse: from_url's ValueError would quote it, password and all.
+        self._client = None if self._setting.malformed else aioredis.Redis.from_url(
+            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+
+    def _redis(self, what: str) -> aioredis.Redis:
+        if self._client is None:
+            raise SourceError(SOURCE, f"{what}: {self._setting.malformed}")
+        return self._client
 
     def _error(self, what: str, exc: RedisError) -> SourceError:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0] or type(exc).__name__
-        for secret in self._secrets:
-            reason = reason.replace(secret, "***")
-        return SourceError(SOURCE, f"{what}: {reason}")
+        return SourceError(SOURCE, f"{what}: {self._setting.reason(exc)}")
 
     async def ping_ms(self) -> float:
+        client = self._redis("PING")
         started = time.perf_counter()
         try:
-            await self._client.ping()
+            await client.ping()
         except RedisError as exc:
             raise self._error("PING", exc) from exc
         return (time.perf_counter() - started) * 1000
 
     async def stats(self) -> CacheStats:
         ping_ms = await self.ping_ms()
+        client = self._redis("INFO")
         try:
             # The default INFO sections hold server, clients, memory and stats in one round trip.
-            info: dict[str, Any] = await self._client.info()
-            keys = int(await self._client.dbsize())
+            info: dict[str, Any] = await client.info()
+            keys = int(await client.dbsize())
         except RedisError as exc:
             raise self._error("INFO", exc) from exc
         return CacheStats(

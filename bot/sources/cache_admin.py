@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot.sources.admin_records import CacheInfo
+from bot.sources.conninfo import ConnectionSetting, redis_url_parses
 from bot.sources.errors import SourceError
 
 SOURCE = "redis"
@@ -33,7 +34,12 @@ def redis_location(url: str) -> tuple[str, int]:
 
 
 def same_database(url: str, other: str) -> bool:
-    """True when both URLs name the same DB on the same server (FLUSHDB of one empties the other)."""
+    """True when both URLs name the same DB on the same server (FLUSHDB of one empties the other).
+
+    False when either does not parse (parsing it would raise an error quoting it): a malformed
+    CACHE_REDIS_URL flushes nothing, and with a malformed REDIS_URL the bot's coordination refuses to start."""
+    if not (redis_url_parses(url) and redis_url_parses(other)):
+        return False
     return redis_location(url) == redis_location(other)
 
 
@@ -41,20 +47,24 @@ class CacheAdmin:
     def __init__(self, url: str, timeout_s: float = 5.0, *, bot_url: str | None = None) -> None:
         self._url = url
         self._timeout_s = timeout_s
+        self._setting = ConnectionSetting.redis("CACHE_REDIS_URL", url)
         # The bot's own coordination DB (REDIS_URL): flushing it would wipe locks, dedup and rate limits.
         self.own_database = bot_url is not None and same_database(url, bot_url)
 
-    def _client(self) -> Any:
+    def _client(self, what: str) -> Any:
+        if self._setting.malformed:
+            # Checked before from_url, whose ValueError would quote the URL, password and all.
+            raise SourceError(SOURCE, f"{what}: {self._setting.malformed}")
         return aioredis.from_url(self._url, socket_timeout=self._timeout_s,
                                  socket_connect_timeout=self._timeout_s)
 
     async def info(self) -> CacheInfo:
         """Which server and DB index the cache is, and how many keys it holds (the flush preview)."""
-        client = self._client()
+        client = self._client("DBSIZE")
         try:
             keys = int(await client.dbsize())
         except RedisError as exc:
-            raise SourceError(SOURCE, f"DBSIZE: {type(exc).__name__}: {exc}") from exc
+            raise SourceError(SOURCE, f"DBSIZE: {type(exc).__name__}: {self._setting.reason(exc)}") from exc
         finally:
             await client.aclose()
         return _info(client, keys)
@@ -63,13 +73,13 @@ class CacheAdmin:
         """FLUSHDB of the configured DB; returns the key count it held just before."""
         if self.own_database:
             raise SourceError(SOURCE, OWN_DATABASE)
-        client = self._client()
+        client = self._client("FLUSHDB")
         try:
             async with client.pipeline(transaction=True) as pipe:
                 # MULTI/EXEC: the count reported is exactly what the flush removed.
                 keys, _ = await pipe.dbsize().flushdb().execute()
         except RedisError as exc:
-            raise SourceError(SOURCE, f"FLUSHDB: {type(exc).__name__}: {exc}") from exc
+            raise SourceError(SOURCE, f"FLUSHDB: {type(exc).__name__}: {self._setting.reason(exc)}") from exc
         finally:
             await client.aclose()
         return _info(client, int(keys))

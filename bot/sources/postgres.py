@@ -17,6 +17,7 @@ from typing import Any, LiteralString
 import psycopg
 from psycopg import errors
 
+from bot.sources.conninfo import ConnectionSetting
 from bot.sources.db_records import (
     ActiveQuery,
     AppConnections,
@@ -106,19 +107,12 @@ class PostgresSource:
         # libpq's connect_timeout is whole seconds with a floor of 2.
         self._connect_timeout = max(2, connect_timeout_s)
         self._options = f"-c statement_timeout={statement_timeout_ms} -c default_transaction_read_only=on"
-        try:
-            params = psycopg.conninfo.conninfo_to_dict(dsn)
-        except psycopg.ProgrammingError:
-            # The driver's message quotes the malformed string, password and all: never pass it on.
-            params = None
-        self._valid = params is not None
-        password = params.get("password") if params else None
-        self._secrets = (dsn, str(password)) if password else (dsn,)
+        self._setting = ConnectionSetting.postgres("TARGET_DATABASE_URL", dsn)
 
     @asynccontextmanager
     async def _connection(self, what: str) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        if not self._valid:
-            raise SourceError(SOURCE, f"{what}: TARGET_DATABASE_URL is not a valid PostgreSQL connection string")
+        if self._setting.malformed:
+            raise SourceError(SOURCE, f"{what}: {self._setting.malformed}")
         try:
             conn = await psycopg.AsyncConnection.connect(
                 self._dsn,
@@ -149,10 +143,7 @@ class PostgresSource:
         """The driver's first line, with anything secret from the DSN blanked out."""
         if isinstance(exc, errors.QueryCanceled):
             return "the query was cancelled by statement_timeout (the server is slow to answer)"
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        for secret in self._secrets:
-            first = first.replace(secret, "***")
-        return first
+        return self._setting.reason(exc)
 
     async def connection_usage(self) -> ConnectionUsage:
         async with self._connection("connection usage") as conn:

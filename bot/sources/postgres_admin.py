@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 
 from bot.sources.admin_records import BackendQuery, IdleConnection
+from bot.sources.conninfo import ConnectionSetting
 from bot.sources.errors import SourceError
 from bot.sources.sql_text import mask_literals
 
@@ -62,8 +63,11 @@ class PostgresAdmin:
     def __init__(self, dsn: str, timeout_s: float = 5.0) -> None:
         self._dsn = dsn
         self._timeout_s = timeout_s
+        self._setting = ConnectionSetting.postgres("TARGET_DATABASE_URL", dsn)
 
     async def _rows(self, what: str, query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        if self._setting.malformed:
+            raise SourceError(SOURCE, f"{what}: {self._setting.malformed}")
         try:
             async with await psycopg.AsyncConnection.connect(
                 self._dsn, autocommit=True, connect_timeout=max(1, int(self._timeout_s)),
@@ -72,9 +76,7 @@ class PostgresAdmin:
                 cursor = await conn.execute(query, params)
                 return list(await cursor.fetchall())
         except psycopg.Error as exc:
-            # The message names the server and the failure, never the password of the DSN.
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise SourceError(SOURCE, f"{what}: {first}") from exc
+            raise SourceError(SOURCE, f"{what}: {self._setting.reason(exc)}") from exc
 
     async def database(self) -> str:
         rows = await self._rows("current database", "SELECT current_database()", {})

@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from bot.sources.conninfo import ConnectionSetting
 from bot.store.approvals import (
     ApprovalRequest,
     ApprovalStoreError,
@@ -159,6 +160,7 @@ class PostgresApprovalStore:
         )
         self._opened = False
         self._opening = asyncio.Lock()
+        self._setting = ConnectionSetting.postgres("DATABASE_URL", dsn)
 
     async def open(self) -> None:
         """Idempotent, and every method calls it: a caller that forgot gets a working store, not a crash."""
@@ -167,12 +169,15 @@ class PostgresApprovalStore:
         async with self._opening:
             if self._opened:
                 return
+            if self._setting.malformed:
+                # Refused before the pool tries it: the pool would log the parser's error, which quotes it.
+                raise ApprovalStoreError(f"approvals database: {self._setting.malformed}")
             try:
                 await self._pool.open(wait=True, timeout=POOL_TIMEOUT_S)
                 async with self._pool.connection() as conn:
                     await migrate(conn)
             except (psycopg.Error, OSError) as exc:  # PoolTimeout is a psycopg.Error
-                raise ApprovalStoreError(f"approvals database: {_reason(exc)}") from exc
+                raise ApprovalStoreError(f"approvals database: {self._setting.reason(exc)}") from exc
             self._opened = True
 
     async def _one(self, query: str, params: Mapping[str, Any]) -> ApprovalRequest | None:
@@ -186,7 +191,7 @@ class PostgresApprovalStore:
                 cursor = await conn.execute(query, params)
                 return [_request(row) for row in await cursor.fetchall()]
         except (psycopg.Error, OSError) as exc:
-            raise ApprovalStoreError(f"approvals database: {_reason(exc)}") from exc
+            raise ApprovalStoreError(f"approvals database: {self._setting.reason(exc)}") from exc
 
     async def create(self, new: NewRequest) -> tuple[ApprovalRequest, list[ApprovalRequest]]:
         values = {
@@ -213,7 +218,7 @@ class PostgresApprovalStore:
                 cursor = await conn.execute(_INSERT, values)
                 row = await cursor.fetchone()
         except (psycopg.Error, OSError) as exc:
-            raise ApprovalStoreError(f"approvals database: {_reason(exc)}") from exc
+            raise ApprovalStoreError(f"approvals database: {self._setting.reason(exc)}") from exc
         assert row is not None
         return _request(row), superseded
 
@@ -268,7 +273,7 @@ class PostgresApprovalStore:
             async with self._pool.connection() as conn:
                 await conn.execute(_APPEND_AUDIT, values)
         except (psycopg.Error, OSError) as exc:
-            raise ApprovalStoreError(f"approvals database: {_reason(exc)}") from exc
+            raise ApprovalStoreError(f"approvals database: {self._setting.reason(exc)}") from exc
 
     async def audit(
         self, *, service: str | None = None, since: datetime | None = None, limit: int = 500
@@ -279,7 +284,7 @@ class PostgresApprovalStore:
                 cursor = await conn.execute(_AUDIT, {"service": service, "since": since, "limit": max(0, limit)})
                 return [_audit_record(row) for row in await cursor.fetchall()]
         except (psycopg.Error, OSError) as exc:
-            raise ApprovalStoreError(f"approvals database: {_reason(exc)}") from exc
+            raise ApprovalStoreError(f"approvals database: {self._setting.reason(exc)}") from exc
 
     async def ping(self) -> bool:
         try:
@@ -293,9 +298,3 @@ class PostgresApprovalStore:
     async def aclose(self) -> None:
         await self._pool.close()
 
-
-def _reason(exc: BaseException) -> str:
-    # psycopg messages can quote the conninfo on connection failure; keep only the first line, and never
-    # format the DSN ourselves (it may hold a password).
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

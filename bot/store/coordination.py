@@ -34,6 +34,8 @@ from typing import Any, Final, Protocol, runtime_checkable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from bot.sources.conninfo import ConnectionSetting
+
 KEY_PREFIX: Final = "opsbot:"
 DEFAULT_SOCKET_TIMEOUT: Final = 2.0
 
@@ -134,6 +136,10 @@ class RedisCoordination:
         socket_timeout: float = DEFAULT_SOCKET_TIMEOUT,
     ) -> None:
         self._prefix = prefix
+        malformed = ConnectionSetting.redis("REDIS_URL", url).malformed
+        if malformed:
+            # Before from_url, whose ValueError would quote the URL (a password where the port should be).
+            raise CoordinationError(malformed)
         # Timeouts on connect and on every read: a hung Redis must not hang an event handler.
         self._redis = aioredis.Redis.from_url(
             url,

@@ -20,6 +20,8 @@ from typing import Final
 
 import psycopg
 
+from bot.sources.conninfo import ConnectionSetting
+
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S: Final = 5
@@ -44,6 +46,7 @@ class PostgresLeaderLock:
     def __init__(self, dsn: str, name: str = "opsbot-scheduler", *, recheck_s: float = 5.0) -> None:
         self._dsn = dsn
         self._name = name
+        self._setting = ConnectionSetting.postgres("DATABASE_URL", dsn)
         # Every database round trip is bounded by the re-check period: a leader must learn it lost the
         # lock before a follower could have taken it over.
         self._timeout_s = max(1.0, recheck_s)
@@ -61,13 +64,15 @@ class PostgresLeaderLock:
         return self._conn
 
     async def _ask(self, query: str) -> bool:
+        if self._setting.malformed:
+            raise LeaderLockError(self._setting.malformed)
         try:
             conn = await asyncio.wait_for(self._connection(), CONNECT_TIMEOUT_S + 1)
             cursor = await asyncio.wait_for(conn.execute(query, {"name": self._name}), self._timeout_s)
             row = await cursor.fetchone()
         except (psycopg.Error, OSError, TimeoutError) as exc:
             await self._drop()
-            raise LeaderLockError(_reason(exc)) from exc
+            raise LeaderLockError(self._setting.reason(exc)) from exc
         return bool(row and row[0])
 
     async def acquire(self) -> bool:
@@ -98,8 +103,3 @@ class PostgresLeaderLock:
             with contextlib.suppress(psycopg.Error, OSError, TimeoutError):
                 await asyncio.wait_for(conn.close(), self._timeout_s)
 
-
-def _reason(exc: BaseException) -> str:
-    # The first line only: connection errors can quote the conninfo, which may hold a password.
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
