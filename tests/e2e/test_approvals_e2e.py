@@ -437,9 +437,11 @@ def test_flush_cache_terminate_idle_and_cancel_query_through_slack(
         db.flushdb()
     cache.mset({f"session:{n}": "x" for n in range(5)})
     other.set("keep:me", "1")
-    # Seconds instead of the guide's hour, so the test can hold connections "old" enough.
+    # Seconds instead of the guide's hour and 5 s, so the held connections are "old" and the sleeping query
+    # "long" enough (cancel-query refuses a query younger than query_long_s) however fast the machine is.
     platform.config_path.write_text(
         OPS_CONFIG.replace("verify_delay_s: 0", "verify_delay_s: 0, min_idle_older_than: 1s")
+        + "thresholds: {query_long_s: 1.0}\n"
     )
     platform.extra.update(TARGET_DATABASE_URL=target_db, CACHE_REDIS_URL=cache_url)
     idle = [psycopg.connect(target_db, autocommit=True, application_name="idle-victim") for _ in range(2)]
