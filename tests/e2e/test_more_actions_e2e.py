@@ -34,7 +34,7 @@ from tests.fakes.slack_api import Call, FakeSlack
 
 # The scheduler's revert job every second (its minimum), so a change made for one minute (the shortest an
 # action takes) is reverted about a minute later.
-TIMED_CONFIG = OPS_CONFIG + "scheduler: {revert_interval_s: 1, expiry_interval_s: 1}\n"
+TIMED_CONFIG = OPS_CONFIG + "scheduler: {revert_interval_s: 1}\n"
 TIMED_WAIT_S = 60 + 45  # the minute, plus the scheduler's pass and a margin on a loaded test machine
 
 
