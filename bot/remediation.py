@@ -27,7 +27,16 @@ from datetime import datetime
 from typing import Any
 
 from bot.actions import ACTIONS
-from bot.actions.base import Action, ActionEnv, ActionError, ChecksItself, Outcome, Preview, changed_keys
+from bot.actions.base import (
+    Action,
+    ActionEnv,
+    ActionError,
+    ChecksItself,
+    Outcome,
+    Preview,
+    VerifiedByCheck,
+    changed_keys,
+)
 from bot.approvals import (
     Approvals,
     Approver,
@@ -299,6 +308,10 @@ class Remediation:
                                            params)
             self._remember(self._before, request.id, _Baseline(None, finding))
             return
+        if isinstance(action, VerifiedByCheck):
+            finding = await self._measure_check(action.verify_check, request)
+            self._remember(self._before, request.id, _Baseline(None, finding))
+            return
         symptom = self.verify_symptom(request)
         if symptom is None:
             return
@@ -311,7 +324,10 @@ class Remediation:
     async def _measure_symptom(self, symptom: Symptom, request: ApprovalRequest) -> Finding | None:
         """Only the symptom check: the baseline is taken while an approver waits."""
         name = self._runbooks[symptom].symptom_check
-        if name is None or name not in CHECKS:
+        return await self._measure_check(name, request) if name is not None else None
+
+    async def _measure_check(self, name: str, request: ApprovalRequest) -> Finding | None:
+        if name not in CHECKS:
             return None
         ctx = context_for(self._config, self._config.target(request.service))
         return await run_check(CHECKS[name], self._sources, ctx, self._config.diagnosis.check_timeout_s)
@@ -338,6 +354,9 @@ class Remediation:
         if isinstance(action, ChecksItself):
             return self._judged_itself(request, await measure_itself(action, request.action, self._env, target, params),
                                        settled, revert)
+        if isinstance(action, VerifiedByCheck):
+            return self._judged_by_check(request, await self._measure_check(action.verify_check, request), settled,
+                                         revert)
         if symptom is None:
             return _with(base, settled=settled, note="there is no runbook to re-run for this action")
         runbook = self._runbooks[symptom]
@@ -352,8 +371,17 @@ class Remediation:
 
     def _judged_itself(self, request: ApprovalRequest, after: Finding, settled: bool,
                        revert: Proposal | None) -> Verification:
+        return self._judged(request, after, settled, revert, compare_reached)
+
+    def _judged_by_check(self, request: ApprovalRequest, after: Finding | None, settled: bool,
+                         revert: Proposal | None) -> Verification:
+        return self._judged(request, after, settled, revert, compare)
+
+    def _judged(self, request: ApprovalRequest, after: Finding | None, settled: bool, revert: Proposal | None,
+                judge: Callable[[Finding | None, Finding | None], tuple[Trend, str]]) -> Verification:
+        """One check's finding before and after, without a symptom: the action's own or its direct check."""
         before = self._before.pop(request.id, None)
-        trend, why = compare_reached(before.finding if before is not None else None, after)
+        trend, why = judge(before.finding if before is not None else None, after)
         if not settled:
             why = f"the rollout had not settled after {self._settle_timeout_s:g} s; {why}"
         return Verification(request.id, request.service, None, trend, why, before=before.finding if before else None,

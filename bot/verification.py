@@ -4,7 +4,8 @@ The comparison reads the runbook's symptom check (its first check, which measure
 lower status is better. At the same unhealthy status its key number (the first fact, e.g. the error rate)
 decides: moving back towards its threshold is better, with a tolerance so that noise reads as "unchanged".
 Healthy before and after is unchanged. An action with no symptom to re-measure (`ChecksItself`: scale-to-zero,
-maintenance, debug-logging) is judged by its own check instead, read the same way (`compare_reached`).
+maintenance, debug-logging) is judged by its own check instead, read the same way (`compare_reached`); one whose
+direct effect a diagnosis check measures (`VerifiedByCheck`: cancel-query by long_queries) by that check.
 Core only: no Slack.
 """
 

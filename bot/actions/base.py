@@ -140,6 +140,15 @@ class ChecksItself(Protocol[P_contra]):
         ...
 
 
+@runtime_checkable
+class VerifiedByCheck(Protocol):
+    """Optional, next to `Action`: an action whose direct effect one diagnosis check measures, where the
+    symptom's own check would not move (cancelling a long query leaves pg_stat_statements' means alone).
+    Verification compares that check before and after, as it compares a runbook's symptom check."""
+
+    verify_check: str
+
+
 def reached_finding(check: str, title: str, *, reached: bool, summary: str, key: Fact,
                     more: tuple[Fact, ...] = ()) -> Finding:
     """What a `ChecksItself.check` returns: OK when the state the action is meant to reach is there, WARN when

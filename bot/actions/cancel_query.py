@@ -85,6 +85,7 @@ class CancelQuery:
     risk = Risk.MEDIUM
     default_role: Role = "admin"
     verify_symptom: Symptom | None = Symptom.SLOW_QUERIES
+    verify_check = "long_queries"  # what a cancel changes: the query is no longer running
 
     def parse(self, raw: Mapping[str, str], config: OpsConfig) -> CancelQueryParams:
         only(raw, ("pid", "query_start"), self.name)

@@ -176,6 +176,9 @@ async def _data_actions(s: Session) -> set[str]:
     await s.preview(n, f"Cancel the query pid {data.report_pid}", "pg_sleep(?)")
     said = await s.approve(n, four_eyes=False)
     _done(said, f"Cancelled the query of pid {data.report_pid}")
+    # Verified by what a cancel changes (long-running queries), not by pg_stat_statements' means, which it
+    # leaves alone: one query over the limit before, none after.
+    assert "Verification of api-gateway: better" in said and "queries > limit: 1 → after: queries > limit: 0" in said
     data.report.stop()  # joins the report thread: it has seen the cancel by now
     assert data.report.ended_by == "QueryCanceled"
     assert _sessions(data.database_url, (data.report_pid,)) == []  # the job gave up and disconnected
