@@ -86,6 +86,9 @@ def _check_config(settings: Settings, config: OpsConfig) -> int:
     missing = settings.missing_for_run()
     for key in missing:
         print(f"{key}: required for `opsbot run` (not set)", file=sys.stderr)
+    for key, problem in _malformed_urls(settings):
+        print(problem, file=sys.stderr)
+        missing = [*missing, key]
     clash = cli_remediation.cache_clash(settings)
     if clash:
         print(clash, file=sys.stderr)
@@ -95,6 +98,23 @@ def _check_config(settings: Settings, config: OpsConfig) -> int:
           + ", ".join(f"{name}={len(m.users) + len(m.usergroups)}" for name, m in sorted(config.roles.items())))
     print("settings: " + ("ok" if not missing else f"{len(missing)} missing for opsbot run"))
     return 1 if missing else 0
+
+
+def _malformed_urls(settings: Settings) -> list[tuple[str, str]]:
+    """Connection strings the drivers cannot parse, named but never shown (they carry passwords); found here
+    rather than at the first query in the middle of an incident."""
+    from bot.sources.conninfo import ConnectionSetting
+
+    urls = (("DATABASE_URL", settings.database_url, ConnectionSetting.postgres),
+            ("TARGET_DATABASE_URL", settings.target_database_url, ConnectionSetting.postgres),
+            ("REDIS_URL", settings.redis_url, ConnectionSetting.redis),
+            ("CACHE_REDIS_URL", settings.cache_redis_url, ConnectionSetting.redis))
+    found: list[tuple[str, str]] = []
+    for key, value, parse in urls:
+        problem = parse(key, value.get_secret_value()).malformed if value is not None else None
+        if problem is not None:
+            found.append((key, problem))
+    return found
 
 
 async def _diagnose(settings: Settings, config: OpsConfig, service: str, words: str, as_json: bool) -> int:

@@ -49,6 +49,16 @@ def test_check_config_names_the_bad_key(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "SLACK_BOT_TOKEN" in missing.stderr
 
 
+def test_check_config_names_malformed_connection_strings_without_showing_them() -> None:
+    slack = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+    result = _run(["check-config"], env={**slack, "DATABASE_URL": "postgresql://u:s3cr3t%zz@db/opsbot",
+                                         "CACHE_REDIS_URL": "redis://default:s3cr3t"})
+    assert result.returncode == 1, result.stderr
+    assert "DATABASE_URL is not a valid PostgreSQL connection string" in result.stderr
+    assert "CACHE_REDIS_URL is not a valid Redis URL" in result.stderr
+    assert "s3cr3t" not in result.stderr + result.stdout
+
+
 def test_run_refuses_to_start_without_slack_credentials() -> None:
     result = _run(["run"])
     assert result.returncode == 2 and "SLACK_BOT_TOKEN" in result.stderr
