@@ -73,7 +73,9 @@ class DeletePod:
                                             " nothing deleted")
         if env.dry_run:
             return dry_run_outcome(await self.preview(env, target, params))
-        await env.kube.delete_pod(target.namespace, params.pod, dry_run=False)
+        # The UID as a precondition: the pod approved and checked under the lock is the one deleted, even if
+        # it is replaced under the same name between that check and this call.
+        await env.kube.delete_pod(target.namespace, params.pod, uid=pods[params.pod], dry_run=False)
         return Outcome(ok=True, summary=f"Deleted pod {params.pod}; its ReplicaSet starts a replacement")
 
     async def settled(self, env: ActionEnv, target: Target, params: DeletePodParams) -> bool:

@@ -184,9 +184,11 @@ class KubeWriter:
         owned = owned_objects(deployment.uid, sets.items, pods.items)
         return [pod_info(p) for p in pods.items if p.metadata is not None and str(p.metadata.uid) in owned.uids]
 
-    async def delete_pod(self, namespace: str, pod: str, *, dry_run: bool) -> None:
-        """kubectl delete pod (grace period 30 s, background propagation); the ReplicaSet replaces it."""
-        await self._call(f"delete pod {pod}", self._core.delete_namespaced_pod, pod, namespace,
+    async def delete_pod(self, namespace: str, pod: str, *, uid: str | None = None, dry_run: bool) -> None:
+        """kubectl delete pod (grace period 30 s, background propagation); the ReplicaSet replaces it. With
+        `uid`, the server deletes only that very pod (409 Conflict if the name now holds another one)."""
+        options = client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=uid)) if uid else None
+        await self._call(f"delete pod {pod}", self._core.delete_namespaced_pod, pod, namespace, body=options,
                          grace_period_seconds=30, propagation_policy="Background", **_dry(dry_run))
 
     # -- config maps (maintenance mode) ------------------------------------------------------------

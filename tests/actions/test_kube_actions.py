@@ -185,6 +185,18 @@ def recreate_pod(sandbox: Sandbox, name: str) -> None:
         sandbox.cluster.create({**pod, "metadata": meta})
 
 
+async def test_the_pod_delete_is_conditional_on_the_pods_uid(env: ActionEnv, sandbox: Sandbox) -> None:
+    # A pod replaced under the same name between the check under the lock and the delete call is not deleted.
+    victim = sorted(pods(sandbox, "business-logic"))[0]
+    approved_uid = pod_uid(sandbox, victim)
+    recreate_pod(sandbox, victim)
+    with pytest.raises(SourceError, match="409"):
+        await env.kube.delete_pod(NAMESPACE, victim, uid=approved_uid, dry_run=False)
+    assert victim in pods(sandbox, "business-logic")
+    await env.kube.delete_pod(NAMESPACE, victim, uid=pod_uid(sandbox, victim), dry_run=False)
+    assert victim not in pods(sandbox, "business-logic")
+
+
 async def test_delete_pod_is_not_made_stale_by_other_pods_coming_and_going(env: ActionEnv, config: OpsConfig,
                                                                           sandbox: Sandbox) -> None:
     victim = sorted(pods(sandbox, "business-logic"))[0]
