@@ -12,7 +12,9 @@ The API the Slack layer and the CLI build on:
   ``Approvals.audit(...)``.
 
 Refusals and failures come back as a ``Decision``, never as exceptions; ``propose`` raises ``BadProposal``
-/ ``ProposalRefused``. A database outage raises ``bot.store.approvals.ApprovalStoreError`` from any call.
+/ ``ProposalRefused``. A database outage raises ``bot.store.approvals.ApprovalStoreError`` from any call, except
+once an approved action has run: then the ``Decision`` still carries its outcome, and ``unrecorded`` says what
+the database failed to keep (the action did run).
 The store behind it is ``bot.store.approvals`` (PostgreSQL or in-memory).
 """
 

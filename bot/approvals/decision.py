@@ -64,7 +64,9 @@ class Decision:
 
     `request` is the stored request as it ended up (None for an unknown id). `required_role` is set when
     the clicker lacked a role. `outcome` is what executing did. `reproposal` is a fresh proposal when the
-    target changed, to be offered in place of the stale one (None if it could not be re-proposed)."""
+    target changed, to be offered in place of the stale one (None if it could not be re-proposed).
+    `unrecorded` says what of an executed action's result the database failed to keep (the action did run;
+    `message` says so too); None when everything was recorded."""
 
     kind: DecisionKind
     message: str
@@ -74,6 +76,7 @@ class Decision:
     outcome: Outcome | None = None
     preview: Preview | None = None
     reproposal: Proposed | None = None
+    unrecorded: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -11,7 +11,10 @@ from datetime import timedelta
 from bot.approvals.trail import BOT_ACTOR, Trail
 from bot.store.approvals import ApprovalRequest, ApprovalStore, AuditEvent
 
-STUCK_OUTCOME = "interrupted: the bot stopped while approving or executing; check the target's state before retrying"
+# Not "failed": a request left executing may well have run (the bot stopped, or lost its database while
+# recording the result), so the record says the outcome is unknown and where to look.
+STUCK_OUTCOME = ("outcome unknown: interrupted while approving or executing (the bot stopped or lost its database); "
+                 "the action may have run, check the target's state before retrying")
 
 
 async def expire_due(store: ApprovalStore, trail: Trail) -> list[ApprovalRequest]:

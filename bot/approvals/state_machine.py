@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,15 @@ from bot.store.approvals import ApprovalRequest, ApprovalStore, ApprovalStoreErr
 from bot.store.coordination import Coordination, CoordinationError
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """An approved request moved to executing, with its parsed params: all that is left is to run it."""
+
+    request: ApprovalRequest
+    target: Target
+    params: Any
 
 
 class StateMachine:
@@ -129,23 +138,34 @@ class StateMachine:
         if approved is None:
             return await self._gate.lost_race(request.id, approver)
         try:
-            return await self._execute_approved(approved, approver, action)
+            ready = await self._prepare(approved, approver, action)
         except Exception as exc:
             # Whatever broke between approved and executing, the request must not stay approved forever.
+            # Nothing has run yet, so this (and only this) path may say so.
             failed = await self._fail_approved(approved, approver, exc)
             if isinstance(exc, ApprovalStoreError):
-                raise  # the caller tells the clicker the database is down
+                raise  # the caller tells the clicker the database is down and nothing was changed
             return failed
+        if isinstance(ready, Decision):
+            return ready
+        outcome = await _run(action, self._env, ready.target, ready.params, ready.request.id)
+        telemetry.ACTIONS.labels(action.name, "succeeded" if outcome.ok else "failed").inc()
+        return await self._record_outcome(ready.request, approver, outcome)
 
     async def _fail_approved(self, approved: ApprovalRequest, approver: Approver, exc: Exception) -> Decision:
-        """End an approved request failed after an unexpected error; best effort when the store is the problem
-        (`fail_stuck` then catches the row once the action lock's TTL has passed)."""
+        """End a request failed after an unexpected error before its action ran; best effort when the store is
+        the problem (`fail_stuck` then catches the row once the action lock's TTL has passed). The request is
+        approved, or executing when the error came after that transition (auditing it) but before the run."""
         log.exception("approval %s: %s failed before executing", approved.id, approved.action)
         summary = f"not run: unexpected error before executing ({type(exc).__name__}); see the bot's log"
         try:
             failed = await self._store.transition(
                 approved.id, RequestStatus.APPROVED, RequestStatus.FAILED, outcome=summary
             )
+            if failed is None:  # the error came after the move to executing (auditing it), still before the run
+                failed = await self._store.transition(
+                    approved.id, RequestStatus.EXECUTING, RequestStatus.FAILED, outcome=summary
+                )
             stored = failed or await self._store.get(approved.id) or approved
             if failed is not None:
                 await self._trail.record(failed, approver.id, AuditEvent.FAILED, summary)
@@ -154,7 +174,9 @@ class StateMachine:
             stored = replace(approved, status=RequestStatus.FAILED, outcome=summary)
         return Decision(DecisionKind.FAILED, f"Failed: {summary}", request=stored, outcome=Outcome(False, summary))
 
-    async def _execute_approved(self, approved: ApprovalRequest, approver: Approver, action: Action[Any]) -> Decision:
+    async def _prepare(self, approved: ApprovalRequest, approver: Approver, action: Action[Any]) -> _Ready | Decision:
+        """Everything before the action runs: audit the approval, re-read the target (a changed one is
+        re-proposed instead), move to executing. A Decision when it must not run."""
         second = f"2 of 2 approvals (first: {approved.first_approver})" if approved.first_approver else ""
         await self._trail.record(approved, approver.id, AuditEvent.APPROVED, second)
         target = self._config.target(approved.service)
@@ -170,9 +192,37 @@ class StateMachine:
         if executing is None:  # only this holder can move an approved request; guard anyway
             return await self._gate.lost_race(approved.id, approver)
         await self._trail.record(executing, approver.id, AuditEvent.EXECUTING)
-        outcome = await _run(action, self._env, target, params, executing.id)
-        telemetry.ACTIONS.labels(action.name, "succeeded" if outcome.ok else "failed").inc()
-        return await self._finish(executing, approver, RequestStatus.EXECUTING, outcome)
+        return _Ready(executing, target, params)
+
+    async def _record_outcome(self, executing: ApprovalRequest, approver: Approver, outcome: Outcome) -> Decision:
+        """Store and audit what the action did. Never raises: the action has run, and the clicker must hear
+        that and its result even when the database fails now (raising would read "nothing was changed")."""
+        try:
+            return await self._finish(executing, approver, RequestStatus.EXECUTING, outcome)
+        except Exception as exc:
+            return await self._unrecorded(executing, outcome, exc)
+
+    async def _unrecorded(self, executing: ApprovalRequest, outcome: Outcome, exc: Exception) -> Decision:
+        """The action ran but its result could not be stored or audited: report the real outcome, say what is
+        missing, and log it loudly so the record can be reconciled."""
+        try:
+            stored = await self._store.get(executing.id) or executing
+        except Exception:  # the store is what failed; what it last told us is all there is
+            stored = executing
+        if stored.status is RequestStatus.EXECUTING:
+            # `fail_stuck` will end it as "outcome unknown" once the lock's TTL passes; the log says what happened.
+            missing = "its result could not be recorded (the request will show as outcome unknown)"
+        else:
+            missing = f"it is recorded as {stored.status}, but the audit trail lacks its result"
+        log.error("approval %s: %s on %s RAN (%s: %s) but %s: %s; reconcile the record with the target",
+                  executing.id, executing.action, executing.service, "ok" if outcome.ok else "failed",
+                  outcome.summary, missing, exc, exc_info=exc)
+        kind = DecisionKind.SUCCEEDED if outcome.ok else DecisionKind.FAILED
+        verb = "Done" if outcome.ok else "Failed"
+        failed = "the approvals database failed" if isinstance(exc, ApprovalStoreError) else "recording it failed"
+        note = f"The action ran, but {failed}: {missing}."
+        message = f"{verb}: {outcome.summary.rstrip('.')}. {note}"
+        return Decision(kind, message, request=stored, outcome=outcome, unrecorded=note)
 
     async def _finish(
         self, request: ApprovalRequest, approver: Approver, source: RequestStatus, outcome: Outcome
