@@ -95,7 +95,7 @@ def decision_line(decision: Decision, clicker: str, at: datetime, who: Who = pla
     phrase = esc(request_phrase(request) if request is not None else "this action")
     message = esc(decision.message)
     if decision.kind in (DecisionKind.SUCCEEDED, DecisionKind.FAILED):  # the message starts "Done:" / "Failed:"
-        return f"Approved by {by} at {when}: {phrase} — {message}"
+        return f"Approved by {_approvers(request, by, who)} at {when}: {phrase} — {message}"
     if decision.kind is DecisionKind.DENIED:
         return f"Declined by {by} at {when}: {phrase} — nothing was changed."
     if decision.reason is RefusalReason.EXPIRED:
@@ -103,6 +103,14 @@ def decision_line(decision: Decision, clicker: str, at: datetime, who: Who = pla
     if decision.reason is RefusalReason.TARGET_CHANGED:
         return f"Not run ({when}): {phrase} — {message}"
     return None
+
+
+def _approvers(request: ApprovalRequest | None, by: str, who: Who) -> str:
+    """Who approved it: the one who ran it, and for four eyes the first approver too (both are accountable)."""
+    first = request.first_approver if request is not None else None
+    if not first or who(first) == by:
+        return by
+    return f"{by} (2nd) and {who(first)} (1st)"
 
 
 def verification_lines(v: Verification, esc: Esc = plain) -> list[str]:
