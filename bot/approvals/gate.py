@@ -59,7 +59,8 @@ class Gate:
         """Checks every click passes first: the request exists, came from its message, may be acted on."""
         request = await self._store.get(request_id)
         if request is None:
-            return await self._trail.refuse_unknown(request_id, approver)
+            return await self._trail.refuse_unknown(request_id, approver, channel=origin.channel,
+                                                    message_ts=origin.message_ts)
         await self._trail.record(request, approver.id, AuditEvent.CLICKED, "local operator" if approver.local else "")
         if _unattached(request) and not approver.local:
             message = "This proposal's message is not posted yet; use the button in the message once it is."

@@ -46,9 +46,19 @@ class Trail:
         message = f"Already handled: {request.status}{by}{result}."
         return await self.refuse(request, approver, RefusalReason.ALREADY_DECIDED, message)
 
-    async def refuse_unknown(self, request_id: str, approver: Approver) -> Decision:
-        # Audited too: an unknown id is a mistake, a stale installation or someone probing.
+    async def refuse_unknown(
+        self, request_id: str, approver: Approver, *, channel: str | None = None, message_ts: str | None = None
+    ) -> Decision:
+        """Audited too: an unknown id is a mistake, a stale installation or someone probing. `channel` and
+        `message_ts` are where the click came from (the signed payload's container), so `opsbot audit` leads
+        to the Slack message a probe was made from."""
         shown = request_id[:64]
-        entry = AuditEntry(approver.id, AuditEvent.REFUSED, "unknown", "unknown", detail=f"unknown request {shown!r}")
+        entry = AuditEntry(approver.id, AuditEvent.REFUSED, "unknown", "unknown", detail=f"unknown request {shown!r}",
+                           channel=_bounded(channel), message_ts=_bounded(message_ts))
         await self._store.append_audit(entry)
         return Decision(DecisionKind.REFUSED, "This request does not exist.", reason=RefusalReason.UNKNOWN_REQUEST)
+
+
+def _bounded(value: str | None) -> str | None:
+    """Slack ids and timestamps are short; anything longer is not stored whole in the trail."""
+    return value[:64] if value else None
