@@ -209,9 +209,20 @@ def _link(channel: str | None, message_ts: str | None) -> str | None:
     return message_link(channel, message_ts) if channel and message_ts else None
 
 
+_LIST_SHOWN = 3  # a list param longer than this reads as its first item and a count on the one-line display
+
+
+def _shown_param(key: str, value: str) -> str:
+    """`pids=2611,…(12)`: one line stays one line; the trail itself (and --json) keeps every value."""
+    items = value.split(",")
+    if len(items) <= _LIST_SHOWN:
+        return f"{key}={value}"
+    return f"{key}={items[0]},…({len(items)})"
+
+
 def _record_text(record: AuditRecord) -> str:
     entry = record.entry
-    params = " ".join(f"{k}={v}" for k, v in sorted(entry.params.items()))
+    params = " ".join(_shown_param(k, v) for k, v in sorted(entry.params.items()))
     what = " ".join(part for part in (entry.action, entry.service, params) if part)
     at = record.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     # The Slack message the buttons were in, as a link an operator can open.

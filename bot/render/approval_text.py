@@ -37,9 +37,14 @@ def hhmm(moment: datetime) -> str:
     return moment.strftime("%H:%M UTC")
 
 
+# Actions on what all services share: the service is the one the proposal was made for, not their scope.
+_SHARED = frozenset({"flush-cache", "terminate-idle", "cancel-query"})
+
+
 def request_phrase(request: ApprovalRequest) -> str:
-    """`rollback to revision 6 on auth-service`."""
-    return f"{proposal_phrase(Proposal(request.action, request.params))} on {request.service}"
+    """`rollback to revision 6 on auth-service`; `flush the platform cache, for api-gateway`."""
+    joint = ", for" if request.action in _SHARED else " on"
+    return f"{proposal_phrase(Proposal(request.action, request.params))}{joint} {request.service}"
 
 
 def preview_lines(review: Review, who: Who = plain, esc: Esc = plain) -> list[str]:

@@ -37,3 +37,15 @@ def test_record_text_names_who_what_and_where() -> None:
     for part in ("succeeded", "scale auth-service replicas=5", "req_abc", "from 3 to 5",
                  "https://slack.com/archives/C0OPS/p1700000000000100"):
         assert part in line
+
+
+def test_record_text_abbreviates_a_long_list_the_trail_keeps_whole() -> None:
+    pids = ",".join(str(pid) for pid in range(2611, 2623))
+    entry = AuditEntry("U0ADMIN", AuditEvent.PROPOSED, "terminate-idle", "api-gateway", "req_abc",
+                       {"older_than": "1h", "pids": pids}, "Terminate 12 connection(s)")
+    line = _record_text(AuditRecord(seq=1, at=datetime(2026, 11, 28, 11, 2, 3, tzinfo=UTC), entry=entry))
+    assert "older_than=1h pids=2611,…(12)" in line and "2622" not in line
+    assert entry.params["pids"] == pids  # the record itself is exact; only the display is short
+    short = AuditEntry("U0ADMIN", AuditEvent.PROPOSED, "terminate-idle", "api-gateway", "req_abc",
+                       {"pids": "7,8,9"}, "")
+    assert "pids=7,8,9" in _record_text(AuditRecord(seq=2, at=datetime(2026, 11, 28, tzinfo=UTC), entry=short))

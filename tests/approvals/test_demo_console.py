@@ -238,7 +238,7 @@ def test_demo_subprocess_cancels_terminates_and_flushes_on_its_local_servers() -
     pid = re.search(r"a long `report-job` query \(pid (\d+)\)", out)
     assert pid, out[:600]
     report = pid.group(1)
-    assert f"[1] cancel-query pid={report} " in out and f"pid {report} ({REPORT_APPLICATION}" in out, out
+    assert f"[1] cancel query {report}, for api-gateway — " in out and f"pid {report} ({REPORT_APPLICATION}" in out, out
     assert f"Done: Cancelled the query of pid {report}" in out
     assert "No active query has been running longer than 1.0 s." in out  # the second diagnosis
     assert f"Proposed by U0DEMOYOU: Terminate {len(IDLE_SESSIONS)} connection(s) to platform" in out
