@@ -34,7 +34,9 @@ def test_at_the_same_bad_status_the_key_number_moving_towards_its_threshold_is_b
 def test_noise_and_healthy_before_and_after_are_unchanged() -> None:
     trend, why = compare(rate("12.0 %", Status.CRIT), rate("12.5 %", Status.CRIT))
     assert trend is Trend.UNCHANGED and "less than 10 %" in why
-    assert compare(ready("0/0", Status.OK), ready("3/3", Status.OK)) == (Trend.UNCHANGED, "healthy before and after")
+    assert compare(ready("0/0", Status.OK), ready("3/3", Status.OK)) == (
+        Trend.UNCHANGED, "healthy before and after; ready went up from 0 to 3")
+    assert compare(ready("3/3", Status.OK), ready("3/3", Status.OK)) == (Trend.UNCHANGED, "healthy before and after")
 
 
 def test_nothing_to_compare_is_unknown_not_a_guess() -> None:
