@@ -13,8 +13,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.bundle.collect import ContainerLog
-from bot.bundle.line_ids import request_ids
-from bot.logscan import CONTINUATION, LEVEL, LEVEL_WORD, MAX_IDS_PER_GROUP, MAX_STACK_LINES, TIMESTAMP, WARN, signature
+from bot.logscan import (
+    CONTINUATION,
+    LEVEL,
+    LEVEL_WORD,
+    MAX_IDS_PER_GROUP,
+    MAX_STACK_LINES,
+    TIMESTAMP,
+    WARN,
+    request_ids,
+    signature,
+)
 
 MAX_GROUPS = 50
 
