@@ -10,8 +10,11 @@ from datetime import datetime
 from bot.actions.base import ActionEnv, ActionError, Outcome, Preview
 from bot.model import Target
 from bot.sources.admin_records import DeploymentSpecView
+from bot.sources.records import PodInfo
 
 DRY_RUN_NOTE = "OPSBOT_DRY_RUN is on: nothing was executed."
+# Pods in these phases are done and hold nothing; every other pod still serves or is about to.
+FINISHED_PHASES = frozenset({"Succeeded", "Failed"})
 
 
 def deployment_state(deployment: DeploymentSpecView, *, replicas: bool = False) -> dict[str, str]:
@@ -36,6 +39,11 @@ def template_hash(template: Mapping[str, object]) -> str:
 
 async def deployment_fingerprint(env: ActionEnv, target: Target, *, replicas: bool = False) -> Mapping[str, str]:
     return deployment_state(await env.kube.deployment(target), replicas=replicas)
+
+
+async def live_pods(env: ActionEnv, deployment: DeploymentSpecView) -> list[PodInfo]:
+    """The pods the deployment controls that are not finished: what an action's own check counts."""
+    return [p for p in await env.kube.controlled_pods(deployment) if p.phase not in FINISHED_PHASES]
 
 
 async def rollout_settled(env: ActionEnv, target: Target) -> bool:

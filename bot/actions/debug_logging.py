@@ -15,6 +15,7 @@ from bot.actions.common import (
     deployment_fingerprint,
     deployment_state,
     dry_run_outcome,
+    live_pods,
     rollout_settled,
 )
 from bot.actions.params import flag, minutes, only
@@ -28,10 +29,6 @@ VARIABLE = "LOG_LEVEL"
 DEBUG = "DEBUG"
 LEVEL_BEFORE = "opsbot.io/log-level-before-debug"
 DEBUG_UNTIL = "opsbot.io/debug-logging-until"
-
-
-# Pods in these phases are done: they serve nothing, whatever their env says.
-_FINISHED = frozenset({"Succeeded", "Failed"})
 
 SETTING = TimedSetting(label=VARIABLE, before_key=LEVEL_BEFORE, until_key=DEBUG_UNTIL, absent="unset")
 
@@ -108,8 +105,8 @@ class DebugLogging:
         """Pods running with LOG_LEVEL=DEBUG: switched on once every wanted replica is a ready DEBUG pod and no
         other pod is left; reverted once none runs with it."""
         deployment = await env.kube.deployment(target)
-        container = deployment.container(target.deployment).name
-        pods = [p for p in await env.kube.controlled_pods(deployment) if p.phase not in _FINISHED]
+        container = app_container(deployment, target)
+        pods = await live_pods(env, deployment)
         debug = [p for p in pods if _level(p, container) == DEBUG]
         label = f"pods with {VARIABLE}={DEBUG}"
         if params.revert:

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from bot.actions.base import ActionEnv, Outcome, Preview, Risk, Role
 from bot.actions.common import deployment_fingerprint, deployment_state, dry_run_outcome, rollout_settled
 from bot.actions.params import only
-from bot.actions.scale_to_zero import REPLICAS_BEFORE, NoParams
+from bot.actions.scale_to_zero import NoParams
 from bot.config import OpsConfig
 from bot.model import Symptom, Target
 from bot.sources.admin_records import DeploymentSpecView
+from bot.sources.kube_undo import REPLICAS_BEFORE
 
 
 def _recorded(deployment: DeploymentSpecView) -> int | None:

@@ -8,15 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.actions.base import ActionEnv, Outcome, Preview, Risk, Role, reached_finding
-from bot.actions.common import deployment_fingerprint, deployment_state, dry_run_outcome, rollout_settled
+from bot.actions.common import deployment_fingerprint, deployment_state, dry_run_outcome, live_pods, rollout_settled
 from bot.actions.params import only
 from bot.config import OpsConfig
 from bot.model import Fact, Finding, Proposal, Symptom, Target
 from bot.sources.kube_undo import REPLICAS_BEFORE
-
-# Pods in these phases are done and hold nothing; every other pod still serves or is about to.
-FINISHED_PHASES = frozenset({"Succeeded", "Failed"})
-__all__ = ["REPLICAS_BEFORE", "NoParams", "ScaleToZero"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +71,7 @@ class ScaleToZero:
     async def check(self, env: ActionEnv, target: Target, params: NoParams) -> Finding:
         """Pods the deployment still controls (any not finished): the scale down took hold when none remain."""
         deployment = await env.kube.deployment(target)
-        pods = [p for p in await env.kube.controlled_pods(deployment) if p.phase not in FINISHED_PHASES]
+        pods = await live_pods(env, deployment)
         running = sum(p.phase == "Running" for p in pods)
         ready = sum(p.ready for p in pods)
         summary = (f"no pods of {target.deployment} remain" if not pods

@@ -11,12 +11,11 @@ from bot.actions import ACTIONS
 from bot.actions.base import REVERT_PARAM, Action, ActionEnv, ActionError, changed_keys
 from bot.actions.debug_logging import DEBUG_UNTIL, LEVEL_BEFORE
 from bot.actions.memory_bump import LIMIT_BEFORE
-from bot.actions.scale_to_zero import REPLICAS_BEFORE
 from bot.config import OpsConfig
 from bot.model import Proposal, Target
 from bot.sandbox.runner import NAMESPACE, Sandbox
 from bot.sources.errors import SourceError
-from bot.sources.kube_undo import RESTARTED_AT
+from bot.sources.kube_undo import REPLICAS_BEFORE, RESTARTED_AT
 
 from .conftest import Clock, app_container, deployment, dry_run_writes, env_value, pods, snapshot
 

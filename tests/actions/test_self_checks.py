@@ -13,14 +13,13 @@ import pytest
 from bot.actions import ACTIONS
 from bot.actions.base import Action, ActionEnv, ChecksItself
 from bot.actions.debug_logging import DEBUG_UNTIL, LEVEL_BEFORE
-from bot.actions.scale_to_zero import REPLICAS_BEFORE
 from bot.approvals import Approver, DecisionKind
 from bot.config import OpsConfig, Settings
 from bot.model import Fact, Finding, Status
 from bot.remediation import Remediation, build_remediation
 from bot.render.approval_text import verification_lines
 from bot.sandbox.runner import Sandbox
-from bot.sources.kube_undo import undo_annotations
+from bot.sources.kube_undo import REPLICAS_BEFORE, undo_annotations
 from bot.verification import Trend, compare_reached
 from bot.wiring import Deps, build_deps
 from tests.approvals.conftest import ADMIN, ADMIN_2, EDITOR, EDITOR_2, role_config

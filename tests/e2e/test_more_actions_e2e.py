@@ -13,8 +13,8 @@ import pytest
 
 from bot.actions.debug_logging import DEBUG_UNTIL, LEVEL_BEFORE
 from bot.actions.memory_bump import BUMP_UNTIL, LIMIT_BEFORE
-from bot.actions.scale_to_zero import REPLICAS_BEFORE
 from bot.sandbox.runner import Sandbox
+from bot.sources.kube_undo import REPLICAS_BEFORE
 from tests.e2e.approval_steps import (
     ADMIN,
     ADMIN_2,
