@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.actions.base import ActionEnv, ActionError, Outcome, Preview
 from bot.model import Target
-from bot.sources.admin_records import DeploymentSpecView
+from bot.sources.admin_records import ContainerSpec, DeploymentSpecView
 from bot.sources.records import PodInfo
 
 DRY_RUN_NOTE = "OPSBOT_DRY_RUN is on: nothing was executed."
@@ -71,6 +71,11 @@ def rfc3339(moment: datetime) -> str:
 
 
 def app_container(deployment: DeploymentSpecView, target: Target) -> str:
+    return app_container_spec(deployment, target).name
+
+
+def app_container_spec(deployment: DeploymentSpecView, target: Target) -> ContainerSpec:
+    """The application container (named like the deployment, else the first); a refusal when there is none."""
     if not deployment.containers:
         raise ActionError(f"deployment {deployment.name} has no containers")
-    return deployment.container(target.deployment).name
+    return deployment.container(target.deployment)

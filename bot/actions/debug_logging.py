@@ -12,6 +12,7 @@ from datetime import datetime
 from bot.actions.base import REVERT_PARAM, ActionEnv, ActionError, Outcome, Preview, Risk, Role, reached_finding
 from bot.actions.common import (
     app_container,
+    app_container_spec,
     deployment_fingerprint,
     deployment_state,
     dry_run_outcome,
@@ -34,12 +35,12 @@ SETTING = TimedSetting(label=VARIABLE, before_key=LEVEL_BEFORE, until_key=DEBUG_
 
 
 def _change(deployment: DeploymentSpecView, target: Target, params: TimedParams, reverts_at: datetime) -> TimedChange:
-    current = deployment.container(target.deployment).env.get(VARIABLE)
+    current = app_container_spec(deployment, target).env.get(VARIABLE)
     return SETTING.change(deployment.annotations, current, params, DEBUG, reverts_at)
 
 
 def _referenced(deployment: DeploymentSpecView, target: Target) -> str | None:
-    container = deployment.container(target.deployment)
+    container = app_container_spec(deployment, target)
     if VARIABLE in container.env_refs:
         return (f"{VARIABLE} of container {container.name} comes from a ConfigMap/Secret reference; "
                 "setting it here would drop that reference, change it at its source instead")

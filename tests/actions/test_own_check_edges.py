@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import pytest
+
 from bot.actions import ACTIONS
-from bot.actions.base import ActionEnv, ChecksItself
+from bot.actions.base import ActionEnv, ActionError, ChecksItself
 from bot.config import OpsConfig
 from bot.model import Status
 from bot.sandbox.runner import NAMESPACE, Sandbox
@@ -61,3 +63,10 @@ async def test_debug_logging_on_a_deployment_without_containers_says_so(config: 
                                    debug.parse({"minutes": "15"}, config))
     assert finding.status is Status.ERROR
     assert finding.summary == "deployment auth-service has no containers"
+
+
+async def test_debug_logging_preview_of_a_deployment_without_containers_is_refused(config: OpsConfig) -> None:
+    env = ActionEnv(kube=cast(KubeWriter, NoContainers()), config=config)
+    debug = ACTIONS["debug-logging"]
+    with pytest.raises(ActionError, match="deployment auth-service has no containers"):
+        await debug.preview(env, config.target("auth-service"), debug.parse({"minutes": "15"}, config))
