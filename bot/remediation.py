@@ -352,11 +352,11 @@ class Remediation:
         )
         await asyncio.sleep(self._config.action_limits.verify_delay_s)
         if isinstance(action, ChecksItself):
-            return self._judged_itself(request, await measure_itself(action, request.action, self._env, target, params),
-                                       settled, revert)
+            own = await measure_itself(action, request.action, self._env, target, params)
+            return self._judged(request, own, settled, revert, compare_reached)
         if isinstance(action, VerifiedByCheck):
-            return self._judged_by_check(request, await self._measure_check(action.verify_check, request), settled,
-                                         revert)
+            direct = await self._measure_check(action.verify_check, request)
+            return self._judged(request, direct, settled, revert, compare)
         if symptom is None:
             return _with(base, settled=settled, note="there is no runbook to re-run for this action")
         runbook = self._runbooks[symptom]
@@ -368,14 +368,6 @@ class Remediation:
             why = f"the rollout had not settled after {self._settle_timeout_s:g} s; {why}"
         return Verification(request.id, request.service, symptom, trend, why,
                             before=before.finding if before else None, after=after, settled=settled, revert=revert)
-
-    def _judged_itself(self, request: ApprovalRequest, after: Finding, settled: bool,
-                       revert: Proposal | None) -> Verification:
-        return self._judged(request, after, settled, revert, compare_reached)
-
-    def _judged_by_check(self, request: ApprovalRequest, after: Finding | None, settled: bool,
-                         revert: Proposal | None) -> Verification:
-        return self._judged(request, after, settled, revert, compare)
 
     def _judged(self, request: ApprovalRequest, after: Finding | None, settled: bool, revert: Proposal | None,
                 judge: Callable[[Finding | None, Finding | None], tuple[Trend, str]]) -> Verification:
