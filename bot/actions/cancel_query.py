@@ -66,6 +66,11 @@ def _too_recent(backend: BackendQuery, long_s: float) -> str | None:
             f"running longer than thresholds.query_long_s ({long_s:g} s)")
 
 
+def _whose(backend: BackendQuery) -> str:
+    """The platform database is shared: name the application the query belongs to, whichever service asked."""
+    return f"application {backend.application or '(no application_name)'}, user {backend.user or '?'}"
+
+
 def _state(backend: BackendQuery | None) -> dict[str, str]:
     if backend is None:
         return {"pid": "", "query_start": ""}
@@ -108,8 +113,8 @@ class CancelQuery:
         if refusal or backend is None:
             return Preview(summary=f"Cannot cancel the query of pid {params.pid}", state=state, blocked=refusal)
         return Preview(
-            summary=f"Cancel the query pid {params.pid} ({backend.user or '?'}) has been running for "
-                    f"{backend.duration_s or 0:.1f} s",
+            summary=f"The query pid {params.pid} has been running for {backend.duration_s or 0:.1f} s "
+                    f"({_whose(backend)}) would be cancelled",
             changes=(f"query: {_shown(backend.query)}", "the session stays connected; its transaction aborts"),
             state=state,
             pinned={"query_start": state["query_start"]},

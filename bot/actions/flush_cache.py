@@ -16,6 +16,10 @@ from bot.sources.cache_admin import OWN_DATABASE
 NOT_CONFIGURED = "CACHE_REDIS_URL is not configured: the bot has no access to the platform cache"
 
 
+def _keys(count: int) -> str:
+    return "1 key" if count == 1 else f"{count} keys"
+
+
 @dataclass(frozen=True)
 class FlushParams:
     pass
@@ -39,8 +43,8 @@ class FlushCache:
             return Preview(summary="Cannot flush the cache", blocked=OWN_DATABASE)
         info = await env.cache.info()
         return Preview(
-            summary=f"FLUSHDB on the platform cache: {info.keys} key(s) in DB {info.db} deleted "
-                    "(requests miss the cache until it warms up)",
+            summary=f"FLUSHDB on the platform cache would delete {_keys(info.keys)} (all of cache DB {info.db}, "
+                    "for every service; requests would miss the cache until it warms up)",
             changes=(f"redis {info.host} db {info.db}: {info.keys} keys -> 0 (other DBs untouched)",),
             state={"cache": info.host, "db": str(info.db)},
         )

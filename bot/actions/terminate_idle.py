@@ -35,6 +35,10 @@ def _pids(text: str, action: str) -> tuple[int, ...]:
     return tuple(int(part) for part in parts)
 
 
+def _count(n: int) -> str:
+    return "1 connection" if n == 1 else f"{n} connections"  # "0 connections", as people say it
+
+
 def _row(conn: IdleConnection) -> str:
     minutes, seconds = divmod(int(conn.idle_s), 60)
     return (f"pid {conn.pid}  user {conn.user or '?'}  app {conn.application or '-'}  "
@@ -85,7 +89,8 @@ class TerminateIdle:
             return Preview(summary="Cannot terminate idle connections",
                            blocked=f"{len(conns)} idle connections: more than {MAX_PIDS}, handle them by hand")
         return Preview(
-            summary=f"Terminate {len(conns)} connection(s) to {database} idle for more than {params.older_than}",
+            summary=f"{_count(len(conns))} to {database} idle for more than {params.older_than} would be "
+                    f"terminated (all applications, not only {target.service})",
             changes=_rows(conns),
             state={"database": database, "older_than_s": str(params.older_than_s)},
             pinned={"pids": ",".join(str(conn.pid) for conn in conns)},

@@ -61,7 +61,8 @@ async def test_flush_cache_flushes_only_the_configured_db(cache_env: ActionEnv, 
     params = action.parse({}, config)
     target = config.target("api-gateway")
     preview = await action.preview(cache_env, target, params)
-    assert "7 key(s) in DB 5" in preview.summary and preview.state["db"] == "5"
+    assert "would delete 7 keys (all of cache DB 5, for every service;" in preview.summary
+    assert preview.state["db"] == "5"
     assert keys(cache_url, CACHE_DB) == 7  # previewing flushed nothing
 
     outcome = await action.execute(cache_env, target, params)
@@ -78,7 +79,7 @@ async def test_flush_cache_in_dry_run_mode_flushes_nothing(cache_env: ActionEnv,
     action = ACTIONS["flush-cache"]
     outcome = await action.execute(replace(cache_env, dry_run=True), config.target("api-gateway"),
                                    action.parse({}, config))
-    assert outcome.dry_run and "7 key(s)" in outcome.summary
+    assert outcome.dry_run and "7 keys" in outcome.summary
     assert keys(cache_url, CACHE_DB) == 7
 
 

@@ -124,6 +124,8 @@ async def test_terminate_idle_ends_exactly_the_old_idle_connections(db_env: Acti
 
         preview = await action.preview(db_env, target, params)
         assert preview.blocked is None
+        assert preview.summary.startswith("3 connections to ") and "would be terminated" in preview.summary
+        assert preview.summary.endswith("(all applications, not only data-processor)")  # the database is shared
         assert {int(line.split()[1]) for line in preview.changes} == old_pids
         assert old_pids <= sessions(pg_dsn)  # previewing terminated nothing
         assert changed_keys(preview.state, await action.fingerprint(db_env, target, params)) == []
@@ -160,6 +162,8 @@ async def test_cancel_query_cancels_a_running_pg_sleep(db_env: ActionEnv, db_con
     target = db_config.target("data-processor")
     preview = await action.preview(db_env, target, params)
     assert preview.blocked is None and "pg_sleep" in preview.changes[0]
+    assert preview.summary.startswith(f"The query pid {sleeper.pid} has been running for ")
+    assert "(application test-sleeper, user " in preview.summary and preview.summary.endswith(") would be cancelled")
     assert preview.state["pid"] == str(sleeper.pid) and preview.state["query_start"]
 
     outcome = await action.execute(db_env, target, params)

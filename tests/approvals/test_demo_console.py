@@ -173,7 +173,8 @@ async def _data_actions(s: Session) -> set[str]:
     data, ran = s.data, set[str]()
 
     n = await s.propose("/diagnose api-gateway slow_queries")
-    await s.preview(n, f"Cancel the query pid {data.report_pid}", "pg_sleep(?)")
+    await s.preview(n, f"The query pid {data.report_pid} has been running", f"(application {REPORT_APPLICATION}, user",
+                    "pg_sleep(?)")
     said = await s.approve(n, four_eyes=False)
     _done(said, f"Cancelled the query of pid {data.report_pid}")
     # Verified by what a cancel changes (long-running queries), not by pg_stat_statements' means, which it
@@ -186,7 +187,8 @@ async def _data_actions(s: Session) -> set[str]:
 
     assert len(_sessions(data.database_url, data.idle_pids)) == len(IDLE_SESSIONS)
     n = await s.propose("propose terminate-idle api-gateway")
-    await s.preview(n, f"Terminate {len(IDLE_SESSIONS)} connection(s) to platform", "app api-gateway",
+    await s.preview(n, f"{len(IDLE_SESSIONS)} connections to platform", "(all applications, not only api-gateway)",
+                    "app api-gateway",
                     "app auth-service", "Four eyes")
     said = await s.approve(n, four_eyes=True)
     _done(said, f"Terminated {len(IDLE_SESSIONS)} idle connection(s) older than 1s")
@@ -241,11 +243,11 @@ def test_demo_subprocess_cancels_terminates_and_flushes_on_its_local_servers() -
     assert f"[1] cancel query {report}, for api-gateway — " in out and f"pid {report} ({REPORT_APPLICATION}" in out, out
     assert f"Done: Cancelled the query of pid {report}" in out
     assert "No active query has been running longer than 1.0 s." in out  # the second diagnosis
-    assert f"Proposed by U0DEMOYOU: Terminate {len(IDLE_SESSIONS)} connection(s) to platform" in out
+    assert f"Proposed by U0DEMOYOU: {len(IDLE_SESSIONS)} connections to platform" in out
     assert f"[only {STRANGER} can see this] Not done: Approving this needs the admin role; you have no role." in out
     assert f"Done: Terminated {len(IDLE_SESSIONS)} idle connection(s) older than 1s" in out
-    assert "Terminate 0 connection(s) to platform" in out  # proposed again: none idle left
-    keys = re.search(r"FLUSHDB on the platform cache: (\d+) key\(s\)", out)
+    assert "0 connections to platform" in out  # proposed again: none idle left
+    keys = re.search(r"FLUSHDB on the platform cache would delete (\d+) keys", out)
     assert keys and int(keys.group(1)) > 100, out
     assert f"Done: Flushed {keys.group(1)} key(s) from cache DB 0" in out
-    assert "FLUSHDB on the platform cache: 0 key(s) in DB 0" in out  # proposed again: the keys are gone
+    assert "FLUSHDB on the platform cache would delete 0 keys (all of cache DB 0" in out  # again: none left
