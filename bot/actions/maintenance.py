@@ -1,7 +1,8 @@
 """`maintenance mode=on|off`: apply / delete the load balancer's maintenance switch, the ConfigMap in
-`manifests/maintenance-mode.yaml` (while it exists the platform answers 503 with its message). Its verification
-reads the switch back: there with `enabled: "true"` (and the status code the load balancer then answers) for
-on, gone for off."""
+`manifests/maintenance-mode.yaml` (while it exists with `enabled: "true"` the platform answers 503 with its
+message). The switch is namespace-wide: one ConfigMap for every service of the namespace, whichever service the
+request names. Its verification reads the switch back: there with `enabled: "true"` (and the status code the
+load balancer then answers) for on, not switched on for off; `switched_on` is the one definition of "on"."""
 
 from __future__ import annotations
 
@@ -62,35 +63,43 @@ class Maintenance:
         only(raw, ("mode", "on", "off"), self.name)
         return MaintenanceParams(on=_parse_mode(raw))
 
-    async def _state(self, env: ActionEnv, target: Target, name: str) -> dict[str, str]:
+    async def _read(self, env: ActionEnv, target: Target, name: str) -> tuple[ConfigMapView | None, dict[str, str]]:
+        """The switch as it is, and the proposal's state: on/off as the load balancer reads it (`switched_on`),
+        the same rule the verification uses, so a switch there but disabled is off everywhere."""
         current = await env.kube.config_map(target.namespace, name)
-        return {"maintenance": "on" if current else "off",
-                "resource_version": current.resource_version if current else ""}
+        return current, {"maintenance": "on" if switched_on(current) else "off",
+                         "resource_version": current.resource_version if current else ""}
 
     async def preview(self, env: ActionEnv, target: Target, params: MaintenanceParams) -> Preview:
         manifest = load_manifest(env.config.action_limits.maintenance_manifest)
         name = manifest["metadata"]["name"]
-        state = await self._state(env, target, name)
+        current, state = await self._read(env, target, name)
         where = f"configmap/{name} in namespace {target.namespace}"
+        # One switch for the namespace: `maintenance api-gateway mode=on` stops every service there.
+        scope = (f"for every service in namespace {target.namespace}, not only {target.service} "
+                 f"(one switch, {where})")
         if params.on:
             applied = await env.kube.apply_config_map(target.namespace, manifest, dry_run=True)
-            verb = "updated (already on)" if state["maintenance"] == "on" else "created"
+            verb = ("created" if current is None else "updated (already on)" if state["maintenance"] == "on"
+                    else "updated (there but not enabled: now enabled)")
             return Preview(
-                summary=f"Maintenance mode ON: the load balancer answers every request with "
+                summary=f"Maintenance mode ON {scope}: the load balancer answers every request with "
                         f"{applied.data.get('status_code', '503')} until it is switched off",
                 changes=(f"{where} {verb} (server-side apply, dry run accepted)",
                          f"message: {applied.data.get('message', '')}"),
                 state=state,
             )
-        if state["maintenance"] == "off":
+        if current is None:
             return Preview(summary="Maintenance mode is already off; nothing to remove", state=state)
         await env.kube.delete_config_map(target.namespace, name, dry_run=True)
-        return Preview(summary="Maintenance mode OFF: traffic is routed to the services again",
-                       changes=(f"{where} deleted (server dry run accepted)",), state=state)
+        summary = (f"Maintenance mode OFF {scope}: traffic is routed to the services again"
+                   if state["maintenance"] == "on" else
+                   f"Maintenance mode is already off ({where} is there but not enabled); the switch is removed")
+        return Preview(summary=summary, changes=(f"{where} deleted (server dry run accepted)",), state=state)
 
     async def fingerprint(self, env: ActionEnv, target: Target, params: MaintenanceParams) -> Mapping[str, str]:
         manifest = load_manifest(env.config.action_limits.maintenance_manifest)
-        return await self._state(env, target, manifest["metadata"]["name"])
+        return (await self._read(env, target, manifest["metadata"]["name"]))[1]
 
     async def execute(self, env: ActionEnv, target: Target, params: MaintenanceParams) -> Outcome:
         manifest = load_manifest(env.config.action_limits.maintenance_manifest)
