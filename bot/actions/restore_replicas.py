@@ -1,15 +1,18 @@
-"""`restore-replicas`: undo `scale-to-zero`, back to the count recorded in the deployment's annotation."""
+"""`restore-replicas`: undo `scale-to-zero`, back to the count recorded in the deployment's annotation.
+
+Its verification counts the deployment's ready pods against the count restored: better once all are ready. The
+service_unavailable runbook cannot judge it, since a deployment at 0 replicas has nothing that ought to be ready."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.actions.base import ActionEnv, Outcome, Preview, Risk, Role
-from bot.actions.common import deployment_fingerprint, deployment_state, dry_run_outcome, rollout_settled
+from bot.actions.base import ActionEnv, Outcome, Preview, Risk, Role, reached_finding
+from bot.actions.common import deployment_fingerprint, deployment_state, dry_run_outcome, live_pods, rollout_settled
 from bot.actions.params import only
 from bot.actions.scale_to_zero import NoParams
 from bot.config import OpsConfig
-from bot.model import Symptom, Target
+from bot.model import Fact, Finding, Symptom, Target
 from bot.sources.admin_records import DeploymentSpecView
 from bot.sources.kube_undo import REPLICAS_BEFORE
 
@@ -17,6 +20,12 @@ from bot.sources.kube_undo import REPLICAS_BEFORE
 def _recorded(deployment: DeploymentSpecView) -> int | None:
     text = deployment.annotations.get(REPLICAS_BEFORE, "")
     return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _wanted(deployment: DeploymentSpecView) -> int:
+    """The count being restored: the recorded one while still at 0 (before), the spec's once restored (the
+    record is removed in the same patch)."""
+    return (_recorded(deployment) or 0) if deployment.replicas == 0 else deployment.replicas
 
 
 def _not_restorable(deployment: DeploymentSpecView) -> str | None:
@@ -32,7 +41,7 @@ class RestoreReplicas:
     title = "Restore replicas after scale to zero"
     risk = Risk.MEDIUM
     default_role: Role = "admin"
-    verify_symptom: Symptom | None = Symptom.SERVICE_UNAVAILABLE
+    verify_symptom: Symptom | None = None
 
     def parse(self, raw: Mapping[str, str], config: OpsConfig) -> NoParams:
         only(raw, (), self.name)
@@ -71,3 +80,19 @@ class RestoreReplicas:
 
     async def settled(self, env: ActionEnv, target: Target, params: NoParams) -> bool:
         return await rollout_settled(env, target)
+
+    async def check(self, env: ActionEnv, target: Target, params: NoParams) -> Finding:
+        """Ready pods against the count restored: the service is back once every wanted replica is ready."""
+        deployment = await env.kube.deployment(target)
+        wanted = _wanted(deployment)
+        ready = sum(p.ready for p in await live_pods(env, deployment))
+        back = wanted > 0 and deployment.replicas == wanted and ready >= wanted
+        summary = (f"all {wanted} replica(s) of {target.deployment} are ready again" if back else
+                   f"{ready} of {wanted} wanted pod(s) of {target.deployment} ready (spec.replicas "
+                   f"{deployment.replicas})" if wanted else
+                   f"{target.deployment} is at 0 replicas with no count recorded to restore")
+        return reached_finding(
+            self.name, f"Ready pods of {target.deployment}", reached=back, summary=summary,
+            key=Fact("ready pods", f"{ready} of {wanted}", threshold=str(wanted)),
+            more=(Fact("spec.replicas", str(deployment.replicas), threshold=str(wanted)),),
+        )

@@ -1,4 +1,4 @@
-"""Actions that check themselves (scale-to-zero, maintenance, debug-logging): their own check against the sandbox
+"""Actions that check themselves (scale-to-zero, restore-replicas, maintenance, debug-logging): their own check against the sandbox
 over real HTTP, the verdict the remediation flow gives from it (before and after approval), and scale-to-zero's
 record surviving opsbot's own rollback so the guide's emergency sequence can restore."""
 
@@ -26,7 +26,7 @@ from tests.approvals.conftest import ADMIN, ADMIN_2, EDITOR, EDITOR_2, role_conf
 
 from .conftest import deployment, env_value, pods
 
-SELF_CHECKED = {"scale-to-zero", "maintenance", "debug-logging"}
+SELF_CHECKED = {"scale-to-zero", "restore-replicas", "maintenance", "debug-logging"}
 
 
 def checker(name: str) -> Any:
@@ -155,6 +155,30 @@ async def test_scale_to_zero_is_verified_by_its_pods_and_offers_restore(
     assert lines[0] == "Verification of data-processor: better"
     assert lines[1] == "Before: pods: 3 (3 running, 3 ready) → after: pods: 0 (0 running, 0 ready) (threshold 0)"
     assert "no runbook" not in "\n".join(lines)
+
+
+async def test_restore_replicas_is_verified_by_its_ready_pods_not_by_a_runbook(
+    flow: tuple[Deps, Remediation], sandbox: Sandbox
+) -> None:
+    await run(flow, "scale-to-zero", "data-processor", {}, ADMIN, (ADMIN, ADMIN_2))
+    verdict = await run(flow, "restore-replicas", "data-processor", {}, ADMIN, (ADMIN_2,))
+    assert verdict.trend is Trend.BETTER and verdict.settled and verdict.symptom is None
+    assert verdict.key_fact_before.value == "0 of 3" and verdict.key_fact_after.value == "3 of 3"
+    assert verdict.note == "all 3 replica(s) of data-processor are ready again"
+    assert verification_lines(verdict)[1] == "Before: ready pods: 0 of 3 → after: ready pods: 3 of 3 (threshold 3)"
+
+
+async def test_restore_replicas_check_before_and_after(env: ActionEnv, config: OpsConfig, sandbox: Sandbox) -> None:
+    restore, target = checker("restore-replicas"), config.target("data-processor")
+    params = restore.parse({}, config)
+    down = ACTIONS["scale-to-zero"]
+    await down.execute(env, target, down.parse({}, config))
+    before = await restore.check(env, target, params)
+    assert before.status is Status.WARN and before.facts[0].value == "0 of 3" and before.facts[0].threshold == "3"
+    await restore.execute(env, target, params)
+    after = await restore.check(env, target, params)
+    assert after.status is Status.OK and after.facts[0].value == "3 of 3"
+    assert compare_reached(before, after)[0] is Trend.BETTER
 
 
 async def test_maintenance_on_then_off_are_verified(flow: tuple[Deps, Remediation]) -> None:

@@ -124,6 +124,12 @@ def test_scale_to_zero_is_verified_by_its_pods_and_restore_replicas_brings_them_
     assert REPLICAS_BEFORE not in stored["metadata"]["annotations"]
     assert len(sandbox.cluster.list("Pod", "default", "app=data-processor")) == 3
     assert request_status(platform.database_url, restore.request_id) == "succeeded"
+    # Verified by its own check (ready pods against the count restored), not the 503 runbook, which reads a
+    # deployment at 0 replicas as nothing to be ready.
+    restored = verdict_in_thread(fake_slack, "data-processor", str(zero.message["ts"]), count=2)
+    body = json.dumps(restored.params["blocks"])
+    assert "Verification of data-processor: better" in str(restored.params["text"]), body
+    assert "ready pods: 0 of 3" in body and "ready pods: 3 of 3" in body, body
 
 
 def test_maintenance_on_is_verified_and_its_revert_switches_it_off(
