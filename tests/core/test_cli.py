@@ -33,7 +33,7 @@ def test_demo_without_input_plays_the_tour() -> None:
     assert "Approved by U0DEMOYOU" in result.stdout and "Verification of auth-service: better" in result.stdout
     # Then the data actions on the demo's local PostgreSQL and Redis (the suite requires their binaries).
     assert "Done: Cancelled the query of pid" in result.stdout
-    assert "Approval 1 of 2: U0DEMOYOU approved terminate-idle" in result.stdout
+    assert f"Approval 1 of 2: U0DEMOYOU approved terminate {len(IDLE_SESSIONS)} idle DB connections" in result.stdout
     assert f"Done: Terminated {len(IDLE_SESSIONS)} idle connection(s) older than 1s" in result.stdout
     assert re.search(r"Approved by U0DEMOBUD .* Done: Flushed \d{3} key\(s\) from cache DB 0", result.stdout)
 
