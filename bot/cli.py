@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "act":
         return asyncio.run(cli_remediation.act(settings, config, args))
     if args.command == "audit":
-        return asyncio.run(cli_remediation.audit(settings, args))
+        return asyncio.run(cli_remediation.audit(settings, config, args))
     if args.command == "bundle":
         return asyncio.run(cli_bundle.run(settings, config, args))
     return _run(settings, config)

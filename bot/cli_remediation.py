@@ -16,10 +16,12 @@ import getpass
 import json
 import re
 import sys
+import textwrap
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.config import OpsConfig, Settings
+from bot.config_sections import ACTION_NAMES
 
 if TYPE_CHECKING:
     from bot.actions.base import Outcome, Preview
@@ -45,8 +47,12 @@ def cache_clash(settings: Settings) -> str | None:
 
 def add_parsers(sub: Any) -> None:
     """Register `act` and `audit` on the `opsbot` subparsers (flags are stable interfaces, DESIGN.md)."""
-    act = sub.add_parser("act", help="run one remediation: preview; execute only with --yes")
-    act.add_argument("action", help="scale, restart, rollback, delete-pod, flush-cache, ...")
+    # The epilog is wrapped here, not by argparse, whose wrapping would split names at their hyphens.
+    actions = textwrap.fill(", ".join(ACTION_NAMES), width=78, break_on_hyphens=False, initial_indent="  ",
+                            subsequent_indent="  ")
+    act = sub.add_parser("act", help="run one remediation: preview; execute only with --yes",
+                         epilog=f"actions:\n{actions}", formatter_class=argparse.RawDescriptionHelpFormatter)
+    act.add_argument("action", help="one of the actions listed below")
     act.add_argument("service")
     act.add_argument("--param", action="append", default=[], metavar="K=V", help="action parameter (repeatable)")
     act.add_argument("--dry-run", action="store_true", help="preview only, never execute")
@@ -102,7 +108,7 @@ async def act(settings: Settings, config: OpsConfig, args: argparse.Namespace) -
         if not execute:
             _, preview = await deps.approvals.preview(args.action, args.service, params, audit_as=operator.id)
             report["preview"] = _preview_json(preview)
-            _emit(args.json, report, [*_preview_text(preview), _not_executed(args, settings)])
+            _emit(args.json, report, [*_preview_text(preview), _not_executed(args, preview)])
             return EXIT_REFUSED if preview.blocked else EXIT_OK
         proposed = await deps.approvals.propose(args.action, args.service, params, requester=operator.id)
         report["preview"] = _preview_json(proposed.preview)
@@ -116,11 +122,12 @@ async def act(settings: Settings, config: OpsConfig, args: argparse.Namespace) -
     report["executed"] = decision.kind in (DecisionKind.SUCCEEDED, DecisionKind.FAILED)
     report["request"] = {"id": proposed.request.id, "status": decision.request.status if decision.request else None}
     report["decision"] = _decision_json(decision)
-    _emit(args.json, report, _preview_text(proposed.preview) + _decision_text(decision, args.service))
+    _emit(args.json, report, _preview_text(proposed.preview) + _decision_text(decision, args.service)
+          + _timed_revert_text(decision))
     return EXIT_OK if decision.kind is DecisionKind.SUCCEEDED else EXIT_REFUSED
 
 
-async def audit(settings: Settings, args: argparse.Namespace) -> int:
+async def audit(settings: Settings, config: OpsConfig, args: argparse.Namespace) -> int:
     from bot.store.approvals import ApprovalStoreError, approval_store_from_url
 
     try:
@@ -141,6 +148,26 @@ async def audit(settings: Settings, args: argparse.Namespace) -> int:
     else:
         for row in rows:
             print(_record_text(row))
+    return _audit_note(config, args, found=bool(rows))
+
+
+def _audit_note(config: OpsConfig, args: argparse.Namespace, *, found: bool) -> int:
+    """An empty answer says so on stderr (JSON stays a list); a service the config does not know is likely a
+    typo, unless the trail has entries for it (a service since removed from the config)."""
+    service = args.service
+    unknown = service is not None and service not in config.services
+    if found:
+        if unknown:
+            print(f"opsbot: note: {service} is not a configured service (entries from an earlier config)",
+                  file=sys.stderr)
+        return EXIT_OK
+    since = f" in the last {args.since}" if args.since else ""
+    if unknown:
+        known = ", ".join(sorted(config.services))
+        return _fail(f"no audit entries for {service}{since}: it is not a configured service (known: {known})",
+                     EXIT_BAD_INPUT)
+    what = f" for service {service}" if service else ""
+    print(f"opsbot: no audit entries{what}{since}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -153,7 +180,9 @@ def _emit(as_json: bool, report: dict[str, Any], lines: list[str]) -> None:
     print(json.dumps(report, indent=2) if as_json else "\n".join(lines))
 
 
-def _not_executed(args: argparse.Namespace, settings: Settings) -> str:
+def _not_executed(args: argparse.Namespace, preview: Preview) -> str:
+    if preview.blocked:
+        return "Cannot run now (see Blocked above): nothing executed, and --yes would be refused too."
     if args.yes:
         why = "--dry-run" if args.dry_run else "OPSBOT_DRY_RUN is set"
         return f"Dry run ({why}): nothing executed."
@@ -193,6 +222,17 @@ def _decision_text(decision: Decision, service: str) -> list[str]:
             params = "".join(f" --param {k}={v}" for k, v in sorted(revert.params.items()))
             lines.append(f"To undo: opsbot act {revert.action} {service}{params} --yes")
     return lines
+
+
+def _timed_revert_text(decision: Decision) -> list[str]:
+    """Who performs a timed change's revert: the `opsbot run` leader's scheduler (bot.timed_reverts reads the
+    deployment's annotation), not this command, which has ended by then."""
+    outcome = decision.outcome
+    if outcome is None or outcome.reverts_at is None or outcome.dry_run:
+        return []
+    at = outcome.reverts_at.astimezone(UTC).strftime("%H:%M UTC")
+    return [f"The revert runs at {at} by the opsbot run leader's scheduler: no leader is needed now, but one must "
+            "be running then (if none is, the first leader elected after that reverts it)."]
 
 
 def _record_json(record: AuditRecord) -> dict[str, Any]:

@@ -5,7 +5,7 @@ cluster alone, whenever the approvals scheduler fires it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.actions.base import REVERT_PARAM, Outcome, Preview
 from bot.actions.common import rfc3339
@@ -35,11 +35,13 @@ def until(now: datetime, minutes: int) -> datetime:
 
 
 def timed_outcome(action: str, summary: str, detail: tuple[str, ...], reverts_at: datetime) -> Outcome:
+    # HH:MM UTC as every time people read; the annotation keeps the exact moment.
+    at = reverts_at.astimezone(UTC).strftime("%H:%M UTC")
     return Outcome(
         ok=True,
-        summary=f"{summary}; reverts automatically at {rfc3339(reverts_at)}",
+        summary=f"{summary}; reverts automatically at {at}",
         detail=detail,
-        revert=Proposal(action, {REVERT_PARAM: "true"}, reason=f"automatic revert at {rfc3339(reverts_at)}"),
+        revert=Proposal(action, {REVERT_PARAM: "true"}, reason=f"automatic revert at {at}"),
         reverts_at=reverts_at,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -98,3 +99,36 @@ def test_act_bad_input_exits_2_and_refusals_exit_1(sandbox: Sandbox, opsbot: Run
                      extra={"OPSBOT_CONFIG": str(read_only)})
     assert refused.returncode == 1 and "read-only" in refused.stderr
     assert _replicas(sandbox) != 5
+
+
+def test_act_says_a_blocked_preview_cannot_run(sandbox: Sandbox, opsbot: Run) -> None:
+    blocked = opsbot("act", "terminate-idle", "auth-service")  # no TARGET_DATABASE_URL in this sandbox
+    assert blocked.returncode == 1, blocked.stdout + blocked.stderr
+    assert "Blocked: TARGET_DATABASE_URL is not configured" in blocked.stdout
+    assert "Cannot run now" in blocked.stdout and "add --yes" not in blocked.stdout
+
+
+def test_act_help_lists_every_action(opsbot: Run) -> None:
+    from bot.actions import ACTIONS
+
+    shown = opsbot("act", "--help")
+    assert shown.returncode == 0
+    text = shown.stdout
+    assert all(name in text for name in ACTIONS) and "..." not in text
+
+
+def test_a_timed_change_says_who_reverts_it_and_when(sandbox: Sandbox, opsbot: Run) -> None:
+    done = opsbot("act", "debug-logging", "auth-service", "--param", "minutes=5", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"reverts automatically at \d\d:\d\d UTC", done.stdout), done.stdout
+    assert re.search(r"The revert runs at \d\d:\d\d UTC by the opsbot run leader's scheduler", done.stdout)
+    assert "T" not in re.search(r"reverts automatically at (\S+)", done.stdout).group(1)  # type: ignore[union-attr]
+
+
+def test_audit_says_when_there_is_nothing_to_show(sandbox: Sandbox, opsbot: Run) -> None:
+    none = opsbot("audit", "--service", "api-gateway")
+    assert none.returncode == 0 and none.stdout == ""
+    assert "no audit entries for service api-gateway" in none.stderr
+    typo = opsbot("audit", "--service", "nosuch")
+    assert typo.returncode == 2 and "nosuch: it is not a configured service (known: " in typo.stderr
+    assert json.loads(opsbot("audit", "--json", "--service", "api-gateway").stdout) == []
