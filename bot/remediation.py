@@ -42,6 +42,7 @@ from bot.approvals import (
     Approver,
     Decision,
     DecisionKind,
+    Origin,
     ProposalError,
     Proposed,
     RefusalReason,
@@ -208,16 +209,13 @@ class Remediation:
         request_id: str,
         approver: Approver,
         *,
-        channel: str | None = None,
-        message_ts: str | None = None,
-        require_message: bool = False,
+        origin: Origin | None = None,
     ) -> Review:
         """The preview for a click, after every check `approve` makes (the core's precheck, audited).
         Whoever may not approve (a viewer, the requester, the first of two approvers) still sees the preview,
         with `approve_refused` saying why; the requester may withdraw. Changes nothing; `approve` checks
         everything again on submit."""
-        refused = await self.approvals.precheck(request_id, approver, channel=channel, message_ts=message_ts,
-                                                require_message=require_message)
+        refused = await self.approvals.precheck(request_id, approver, origin=origin)
         if refused is not None and refused.reason not in _VIEW_ONLY:
             return Review(refused.request, refused=refused.message, required_role=refused.required_role)
         request = await self.approvals.store.get(request_id)
@@ -259,32 +257,26 @@ class Remediation:
         request_id: str,
         approver: Approver,
         *,
-        channel: str | None = None,
-        message_ts: str | None = None,
-        require_message: bool = False,
+        origin: Origin | None = None,
     ) -> Decision:
         """Take the "before" measurement, then let the core authorise and execute exactly once. The click's
-        origin (`channel`, `message_ts`, `require_message`) is checked by the core, as for `review`."""
+        `origin` is checked by the core, as for `review`."""
         request = await self.approvals.store.get(request_id)
         if request is not None and request.status is RequestStatus.PENDING and not self.dry_run:
             action = self._actions.get(request.action)
             needed = requirement(self._config, action) if action is not None else None
             if needed is not None and refusal(self._config, needed, approver, request.requester) is None:
                 await self._take_baseline(request)
-        return await self.approvals.approve(request_id, approver, channel=channel, message_ts=message_ts,
-                                            require_message=require_message)
+        return await self.approvals.approve(request_id, approver, origin=origin)
 
     async def deny(
         self,
         request_id: str,
         approver: Approver,
         *,
-        channel: str | None = None,
-        message_ts: str | None = None,
-        require_message: bool = False,
+        origin: Origin | None = None,
     ) -> Decision:
-        return await self.approvals.deny(request_id, approver, channel=channel, message_ts=message_ts,
-                                         require_message=require_message)
+        return await self.approvals.deny(request_id, approver, origin=origin)
 
     # -- verification -------------------------------------------------------------------------------
     def verify_symptom(self, request: ApprovalRequest) -> Symptom | None:

@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions.base import Outcome
-from bot.approvals import Approver, Decision, DecisionKind, Proposed, RefusalReason
+from bot.approvals import Approver, Decision, DecisionKind, Origin, Proposed, RefusalReason
 from bot.remediation import OUTSIDER, Offer, Remediation, Review
 from bot.render.approval_blocks import (
     DENY_ACTION,
@@ -75,8 +75,7 @@ def register(app: AsyncApp, deps: Deps, flow: Remediation, people: People) -> No
         view_id = await _open_loading(client, str(body.get("trigger_id") or ""), request_id)
         try:
             clicker = await approver(client, user, request_id)
-            review = (await flow.review(request_id, clicker, channel=channel, message_ts=message_ts,
-                                        require_message=True)
+            review = (await flow.review(request_id, clicker, origin=Origin(channel, message_ts))
                       if clicker is not None else Review(None, refused=OUTSIDER))
         except ApprovalStoreError as exc:
             await _store_down(client, exc, request_id, user=user, channel=channel, view_id=view_id)
@@ -99,8 +98,7 @@ def register(app: AsyncApp, deps: Deps, flow: Remediation, people: People) -> No
             return
         try:
             clicker = await approver(client, user, request_id)
-            decision = (await flow.approve(request_id, clicker, channel=channel_of(view),
-                                           message_ts=message_ts_of(view), require_message=True)
+            decision = (await flow.approve(request_id, clicker, origin=Origin(channel_of(view), message_ts_of(view)))
                         if clicker is not None else await flow.outsider_decision(request_id))
         except ApprovalStoreError as exc:
             await _store_down(client, exc, request_id, user=user, channel=channel_of(view),
@@ -116,8 +114,7 @@ def register(app: AsyncApp, deps: Deps, flow: Remediation, people: People) -> No
         view_id = modal.get("id")
         try:
             clicker = await approver(client, user, request_id)
-            decision = (await flow.deny(request_id, clicker, channel=channel_of(modal),
-                                        message_ts=message_ts_of(modal), require_message=True)
+            decision = (await flow.deny(request_id, clicker, origin=Origin(channel_of(modal), message_ts_of(modal)))
                         if clicker is not None else await flow.outsider_decision(request_id))
         except ApprovalStoreError as exc:
             await _store_down(client, exc, request_id, user=user, channel=channel_of(modal), view_id=view_id)

@@ -4,9 +4,10 @@ The API the Slack layer and the CLI build on:
 
 * ``Approvals.propose(action, service, params, requester)`` -> ``Proposed`` (request id for the button,
   the preview to show); ``Approvals.attach_message(id, channel, ts)`` once the message is posted.
-* ``Approvals.approve(id, Approver.slack_user(user_id, groups), channel=..., message_ts=..., require_message=True)``
+* ``Approvals.approve(id, Approver.slack_user(user_id, groups), origin=Origin(channel, message_ts))``
   -> ``Decision``: refusals (with the role needed), the outcome, or a re-proposal when the target changed.
-  ``require_message`` (clicks from Slack) refuses an origin that is not exactly the request's posted message.
+  A click's ``origin`` (every click from Slack) must be exactly the request's posted message; local callers
+  (the demo, the CLI, the scheduler) pass none.
 * ``Approvals.precheck(...)`` -> ``Decision | None``: the same checks without executing (confirmation modal).
 * ``Approvals.deny(...)``; ``Approvals.expire_due()`` and ``Approvals.fail_stuck()`` (scheduler jobs);
   ``Approvals.audit(...)``.
@@ -27,6 +28,7 @@ from bot.approvals.decision import (
     Proposed,
     RefusalReason,
 )
+from bot.approvals.gate import Origin
 from bot.approvals.policy import Approver, Requirement, requirement, role_of
 from bot.approvals.service import Approvals
 
@@ -36,6 +38,7 @@ __all__ = [
     "BadProposal",
     "Decision",
     "DecisionKind",
+    "Origin",
     "ProposalError",
     "ProposalRefused",
     "Proposed",

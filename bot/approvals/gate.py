@@ -25,25 +25,17 @@ Vetted = tuple[ApprovalRequest, Action[Any]]
 @dataclass(frozen=True)
 class Origin:
     """Where a click says it came from: the button's container, or what a modal opened from that button
-    carries in its private_metadata. `exact` (every click from Slack) leaves no part of it optional."""
+    carries in its private_metadata. Every click from Slack has one; a local caller (the demo, `opsbot act`,
+    the scheduler) has no message and passes no Origin at all."""
 
     channel: str | None
     message_ts: str | None
-    exact: bool = False
 
     def elsewhere(self, request: ApprovalRequest) -> bool:
-        """A request posted in a message only accepts clicks from there."""
-        if self.exact:
-            # A modal's submission or a button from Slack always has a message behind it; one that names no
-            # message, or a request that was never posted, cannot be tied to the message people saw.
-            posted = (request.channel, request.message_ts)
-            return None in posted or (self.channel, self.message_ts) != posted
-        if self.channel is None or request.channel is None:
-            return False
-        if self.channel != request.channel:
-            return True
-        return (self.message_ts is not None and request.message_ts is not None
-                and self.message_ts != request.message_ts)
+        """A click only counts from exactly the message the request was posted in: an origin naming another
+        message, or no message, or a request never posted, cannot be tied to the message people saw."""
+        posted = (request.channel, request.message_ts)
+        return None in posted or (self.channel, self.message_ts) != posted
 
 
 class Gate:
@@ -55,17 +47,19 @@ class Gate:
         self._actions = actions
         self._trail = trail
 
-    async def check(self, request_id: str, approver: Approver, origin: Origin) -> Vetted | Decision:
-        """Checks every click passes first: the request exists, came from its message, may be acted on."""
+    async def check(self, request_id: str, approver: Approver, origin: Origin | None) -> Vetted | Decision:
+        """Checks every click passes first: the request exists, came from its message (when the click has an
+        `origin`; None is a local caller), may be acted on."""
         request = await self._store.get(request_id)
         if request is None:
-            return await self._trail.refuse_unknown(request_id, approver, channel=origin.channel,
-                                                    message_ts=origin.message_ts)
+            where = origin or Origin(None, None)
+            return await self._trail.refuse_unknown(request_id, approver, channel=where.channel,
+                                                    message_ts=where.message_ts)
         await self._trail.record(request, approver.id, AuditEvent.CLICKED, "local operator" if approver.local else "")
         if _unattached(request) and not approver.local:
             message = "This proposal's message is not posted yet; use the button in the message once it is."
             return await self._trail.refuse(request, approver, RefusalReason.WRONG_MESSAGE, message)
-        if origin.elsewhere(request):
+        if origin is not None and origin.elsewhere(request):
             message = "This button does not belong to the message the request was posted in."
             return await self._trail.refuse(request, approver, RefusalReason.WRONG_MESSAGE, message)
         if self._config.read_only and not approver.system:
@@ -77,7 +71,7 @@ class Gate:
             return await self._trail.refuse(request, approver, RefusalReason.UNAVAILABLE, message)
         return request, action
 
-    async def vet(self, request_id: str, approver: Approver, origin: Origin) -> Vetted | Decision:
+    async def vet(self, request_id: str, approver: Approver, origin: Origin | None) -> Vetted | Decision:
         """The gate, then: may this person approve it, and is it still pending (expiry is the store's call)."""
         gate = await self.check(request_id, approver, origin)
         if isinstance(gate, Decision):

@@ -58,16 +58,13 @@ class Approvals(Proposals):
         request_id: str,
         approver: Approver,
         *,
-        channel: str | None = None,
-        message_ts: str | None = None,
-        require_message: bool = False,
+        origin: Origin | None = None,
         dry_run: bool = False,
     ) -> Decision:
         """Authorise the click and, if allowed, execute the request exactly once. Never raises for a
-        refusal; `channel`/`message_ts` are the click's container, checked against where it was posted.
-        With `require_message` (a click from Slack) they must name exactly that message: a missing one, or a
-        request posted nowhere, is refused too."""
-        vetted = await self._gate.vet(request_id, approver, Origin(channel, message_ts, require_message))
+        refusal. `origin` is the click's container (every click from Slack): it must name exactly the message
+        the request was posted in, or the click is refused; None is a local caller (demo, CLI, scheduler)."""
+        vetted = await self._gate.vet(request_id, approver, origin)
         if isinstance(vetted, Decision):
             return vetted
         request, action = vetted
@@ -78,14 +75,12 @@ class Approvals(Proposals):
         request_id: str,
         approver: Approver,
         *,
-        channel: str | None = None,
-        message_ts: str | None = None,
-        require_message: bool = False,
+        origin: Origin | None = None,
     ) -> Decision | None:
         """The checks of `approve` without executing: None when this person may approve the request now,
         else the (audited) refusal. For a confirmation modal: precheck on the button click, show the
         preview, then `approve` on submit, which checks everything again."""
-        vetted = await self._gate.vet(request_id, approver, Origin(channel, message_ts, require_message))
+        vetted = await self._gate.vet(request_id, approver, origin)
         if isinstance(vetted, Decision):
             return vetted
         request, _ = vetted
@@ -98,12 +93,10 @@ class Approvals(Proposals):
         request_id: str,
         approver: Approver,
         *,
-        channel: str | None = None,
-        message_ts: str | None = None,
-        require_message: bool = False,
+        origin: Origin | None = None,
     ) -> Decision:
         """Decline a pending request (or, for the requester, withdraw it). The origin as for `approve`."""
-        gate = await self._gate.check(request_id, approver, Origin(channel, message_ts, require_message))
+        gate = await self._gate.check(request_id, approver, origin)
         if isinstance(gate, Decision):
             return gate
         request, action = gate

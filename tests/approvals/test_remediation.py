@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.actions import ACTIONS
-from bot.approvals import Approver, Decision, DecisionKind
+from bot.approvals import Approver, Decision, DecisionKind, Origin
 from bot.config import OpsConfig, Settings
 from bot.model import Symptom
 from bot.remediation import Remediation, build_remediation
@@ -99,15 +99,18 @@ async def test_review_shows_everyone_the_preview_and_gates_only_approve(flow: Fl
     assert requester.preview is not None and requester.approve_refused is None and requester.may_deny
     unknown = await flow.flow.review("req_nobody", Approver.slack_user(EDITOR_2))
     assert unknown.refused == "This request does not exist."
-    elsewhere = await flow.flow.review(request_id, Approver.slack_user(EDITOR_2), channel="C0OTHER01")
-    assert elsewhere.refused is None, "a request not yet tied to a message accepts a click from anywhere"
+    await flow.flow.attach([offer], "C0OPS0001", "1718000000.000100")
+    elsewhere = await flow.flow.review(request_id, Approver.slack_user(EDITOR_2),
+                                       origin=Origin("C0OTHER01", "1718000000.000100"))
+    assert elsewhere.refused is not None and elsewhere.preview is None, "a click from another message sees nothing"
 
     review = await flow.flow.review(request_id, Approver.slack_user(EDITOR_2))
     assert review.refused is None and review.preview is not None and review.needed is not None
     assert review.needed.role == "editor" and not review.needed.four_eyes and review.stale == ()
     assert any("server dry run accepted" in change for change in review.preview.changes)
     events = [str(r.entry.event) for r in await flow.deps.approvals.audit(service="auth-service")]
-    assert events.count("clicked") == 4 and events.count("refused") == 1  # viewer; the unknown id has no service
+    # Refused: the viewer and the click from elsewhere; the unknown id has no service.
+    assert events.count("clicked") == 4 and events.count("refused") == 2
 
 
 async def test_approve_then_verify_reports_the_error_rate_before_and_after(flow: Flow) -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bot.actions.base import ActionEnv, Risk
-from bot.approvals import Approver, BadProposal, DecisionKind, ProposalRefused, RefusalReason
+from bot.approvals import Approver, BadProposal, DecisionKind, Origin, ProposalRefused, RefusalReason
 from bot.cli_remediation import _record_json, _record_text
 from bot.config_sections import ActionApproval, ApprovalsConfig
 from bot.store.approvals import AuditEvent, RequestStatus
@@ -211,11 +211,11 @@ async def test_click_from_another_message_refused(backend: StoreUnderTest, actio
     proposed = await approvals.propose("scale", "auth-service", {"replicas": "5"}, requester=EDITOR)
     await approvals.attach_message(proposed.request.id, "C0OPS", "1700000000.000100")
     moved = await approvals.approve(
-        proposed.request.id, Approver.slack_user(EDITOR_2), channel="C0OPS", message_ts="1700000099.000100"
+        proposed.request.id, Approver.slack_user(EDITOR_2), origin=Origin("C0OPS", "1700000099.000100")
     )
     assert moved.reason is RefusalReason.WRONG_MESSAGE and action.executions == []
     right = await approvals.approve(
-        proposed.request.id, Approver.slack_user(EDITOR_2), channel="C0OPS", message_ts="1700000000.000100"
+        proposed.request.id, Approver.slack_user(EDITOR_2), origin=Origin("C0OPS", "1700000000.000100")
     )
     assert right.kind is DecisionKind.SUCCEEDED
     rows = [r for r in await backend.store.audit() if r.entry.event is AuditEvent.SUCCEEDED]
@@ -225,7 +225,7 @@ async def test_click_from_another_message_refused(backend: StoreUnderTest, actio
 async def test_a_click_from_slack_must_name_exactly_the_requests_message(
     backend: StoreUnderTest, action_env: ActionEnv
 ) -> None:
-    """`require_message` (every Slack click; a modal's origin comes from its private_metadata): an origin that
+    """A click's origin (every Slack click; a modal's origin comes from its private_metadata): an origin that
     names another request's message, names none, or a request never posted, is refused and audited."""
     action = scale_action()
     approvals = make_approvals(backend.store, action, env=action_env)
@@ -236,14 +236,11 @@ async def test_a_click_from_slack_must_name_exactly_the_requests_message(
     clicker = Approver.slack_user(EDITOR_2)
     for channel, ts in (("C0OPS", "1700000000.000900"), ("C0OTHER", "1700000000.000100"), ("C0OPS", None),
                         (None, "1700000000.000100"), (None, None)):
-        refused = await approvals.approve(proposed.request.id, clicker, channel=channel, message_ts=ts,
-                                          require_message=True)
+        refused = await approvals.approve(proposed.request.id, clicker, origin=Origin(channel, ts))
         assert refused.reason is RefusalReason.WRONG_MESSAGE, (channel, ts)
-        denied = await approvals.deny(proposed.request.id, clicker, channel=channel, message_ts=ts,
-                                      require_message=True)
+        denied = await approvals.deny(proposed.request.id, clicker, origin=Origin(channel, ts))
         assert denied.reason is RefusalReason.WRONG_MESSAGE, (channel, ts)
-        assert await approvals.precheck(proposed.request.id, clicker, channel=channel, message_ts=ts,
-                                        require_message=True) is not None
+        assert await approvals.precheck(proposed.request.id, clicker, origin=Origin(channel, ts)) is not None
     assert action.executions == []
     stored = await backend.store.get(proposed.request.id)
     assert stored is not None and stored.status is RequestStatus.PENDING
@@ -252,12 +249,10 @@ async def test_a_click_from_slack_must_name_exactly_the_requests_message(
     assert len(refusals) == 15 and all("wrong_message" in e.detail and e.actor == EDITOR_2 for e in refusals)
 
     never_posted = await approvals.propose("scale", "business-logic", {"replicas": "5"}, requester=EDITOR)
-    loose = await approvals.approve(never_posted.request.id, clicker, channel="C0OPS",
-                                    message_ts="1700000000.000100", require_message=True)
+    loose = await approvals.approve(never_posted.request.id, clicker, origin=Origin("C0OPS", "1700000000.000100"))
     assert loose.reason is RefusalReason.WRONG_MESSAGE and action.executions == []
 
-    done = await approvals.approve(proposed.request.id, clicker, channel="C0OPS", message_ts="1700000000.000100",
-                                   require_message=True)
+    done = await approvals.approve(proposed.request.id, clicker, origin=Origin("C0OPS", "1700000000.000100"))
     assert done.kind is DecisionKind.SUCCEEDED and len(action.executions) == 1
 
 
@@ -451,18 +446,18 @@ async def test_a_request_refuses_clicks_until_its_message_is_attached(
                                        awaiting_message=True)
     assert proposed.request.awaiting_message
     for where in ("C0OPS0001", "C0ELSEWHERE"):
-        early = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2), channel=where,
-                                        message_ts="1718000000.000100")
+        early = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2),
+                                        origin=Origin(where, "1718000000.000100"))
         assert early.reason is RefusalReason.WRONG_MESSAGE and "not posted yet" in early.message
     crafted = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2))  # no container at all
     assert crafted.reason is RefusalReason.WRONG_MESSAGE and action.executions == []
     attached = await approvals.attach_message(proposed.request.id, "C0OPS0001", "1718000000.000200")
     assert attached is not None and not attached.awaiting_message
-    other = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2), channel="C0OPS0001",
-                                    message_ts="1718000000.000100")
+    other = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2),
+                                    origin=Origin("C0OPS0001", "1718000000.000100"))
     assert other.reason is RefusalReason.WRONG_MESSAGE and action.executions == []
-    done = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2), channel="C0OPS0001",
-                                   message_ts="1718000000.000200")
+    done = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2),
+                                   origin=Origin("C0OPS0001", "1718000000.000200"))
     assert done.kind is DecisionKind.SUCCEEDED and len(action.executions) == 1
 
 

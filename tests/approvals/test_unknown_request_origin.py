@@ -4,7 +4,7 @@ audited with where the click came from, so `opsbot audit` leads to the Slack mes
 from __future__ import annotations
 
 from bot.actions.base import ActionEnv
-from bot.approvals import Approver, DecisionKind, RefusalReason
+from bot.approvals import Approver, DecisionKind, Origin, RefusalReason
 from bot.cli_remediation import _record_json, _record_text
 from bot.store.approvals import AuditEvent, AuditRecord
 from tests.approvals.conftest import EDITOR, StoreUnderTest, make_approvals, scale_action
@@ -24,8 +24,7 @@ async def test_an_unknown_request_is_audited_with_the_clicks_channel_and_message
     action = scale_action()
     approvals = make_approvals(backend.store, action, env=action_env)
 
-    decision = await approvals.approve(FORGED, Approver.slack_user(EDITOR), channel=CHANNEL, message_ts=TS,
-                                       require_message=True)
+    decision = await approvals.approve(FORGED, Approver.slack_user(EDITOR), origin=Origin(CHANNEL, TS))
 
     assert decision.kind is DecisionKind.REFUSED and decision.reason is RefusalReason.UNKNOWN_REQUEST
     assert action.executions == []
@@ -44,8 +43,8 @@ async def test_deny_and_precheck_of_an_unknown_request_say_where_too(
     approvals = make_approvals(backend.store, scale_action(), env=action_env)
     clicker = Approver.slack_user(EDITOR)
 
-    await approvals.deny(FORGED, clicker, channel=CHANNEL, message_ts=TS, require_message=True)
-    await approvals.precheck(FORGED, clicker, channel="C0OTHER01", message_ts="1718000099.000100")
+    await approvals.deny(FORGED, clicker, origin=Origin(CHANNEL, TS))
+    await approvals.precheck(FORGED, clicker, origin=Origin("C0OTHER01", "1718000099.000100"))
 
     where = [(r.entry.channel, r.entry.message_ts) for r in await _refusals_of_unknown(backend)]
     assert where == [(CHANNEL, TS), ("C0OTHER01", "1718000099.000100")]
