@@ -19,6 +19,7 @@ from bot.checks.pod_facts import (
     memory_text,
 )
 from bot.model import Cause, Fact, Finding, Proposal, Status
+from bot.sources.kube_undo import REPLICAS_BEFORE
 from bot.sources.records import ContainerState, DeploymentInfo, PodInfo, RevisionInfo
 
 SECTION = "Service Unavailable (503)"
@@ -104,7 +105,10 @@ def _recent(when: datetime | None, now: datetime) -> bool:
 
 
 def _status(desired: int, ready: int, trouble: _Trouble) -> Status:
-    if desired > 0 and ready == 0:
+    if desired == 0:
+        # Nothing can serve: for a 503 that is the answer. WARN, not CRIT: it may be on purpose (scale-to-zero).
+        return Status.WARN
+    if ready == 0:
         return Status.CRIT
     if ready < desired:
         return Status.CRIT if ready * 2 < desired else Status.WARN
@@ -155,11 +159,29 @@ def _causes(evidence: PodStatusEvidence, trouble: _Trouble, ready: int, ctx: Che
             tuple(f"{n}: pending" for n in names[:3]), SECTION, supports=("insufficient_resources", "volume_mount"),
         ))
     desired = evidence.deployment.replicas
+    if desired == 0:
+        causes.append(_scaled_to_zero(evidence.deployment))
     if desired > 0 and ready == 0 and not causes:
         causes.append(Cause("no_ready_pods", f"No ready pods (0/{desired}): every instance is down or unhealthy",
                             0.6, (f"{len(evidence.pods)} pod(s) exist, none passes its readiness probe",),
                             SECTION, supports=("probe_failing", *PROBE_EXPLANATIONS)))
     return tuple(causes)
+
+
+def _scaled_to_zero(deployment: DeploymentInfo) -> Cause:
+    """spec.replicas is 0: no pod is wanted, so none serves. opsbot's scale-to-zero recorded the count to bring
+    back (restore-replicas); without that record it was scaled down by hand and is scaled back the same way."""
+    recorded = deployment.opsbot_records.get(REPLICAS_BEFORE, "")
+    lines: tuple[str, ...]
+    proposals: tuple[Proposal, ...] = ()
+    if recorded.isdigit() and int(recorded) > 0:
+        lines = (f"spec.replicas is 0; scale-to-zero recorded {recorded} replicas to restore",)
+        proposals = (Proposal("restore-replicas", {}, f"bring back the {recorded} replicas scale-to-zero recorded"),)
+    else:
+        lines = ("spec.replicas is 0 and no count was recorded by scale-to-zero: it was scaled down by hand",
+                 f"scale it back: kubectl scale deployment/{deployment.name} --replicas=N")
+    return Cause("scaled_to_zero", "The deployment is scaled to 0 replicas: nothing serves", 0.9, lines, SECTION,
+                 proposals)
 
 
 def _image_pull(evidence: PodStatusEvidence, bad: list[tuple[PodInfo, ContainerState]],

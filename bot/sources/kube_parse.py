@@ -27,6 +27,7 @@ from bot.sources.records import (
 
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
+OPSBOT_PREFIX = "opsbot.io/"  # the annotations opsbot writes on deployments
 
 
 def quantity(value: object) -> Decimal | None:
@@ -106,6 +107,7 @@ def deployment_info(dep: Any) -> DeploymentInfo:
             (c.type, c.status, c.reason or "") for c in ((status.conditions or []) if status else [])
         ),
         match_labels=dict(spec.selector.match_labels or {}),
+        opsbot_records={k: v for k, v in annotations.items() if k.startswith(OPSBOT_PREFIX)},
     )
 
 

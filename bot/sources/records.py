@@ -89,6 +89,9 @@ class DeploymentInfo:
     version: str | None
     conditions: tuple[tuple[str, str, str], ...]  # (type, status, reason)
     match_labels: dict[str, str] = field(default_factory=dict)
+    # opsbot's own annotations (`opsbot.io/...`, e.g. the replica count scale-to-zero recorded); never the
+    # others, which can hold a whole applied manifest.
+    opsbot_records: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

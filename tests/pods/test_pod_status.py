@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.checks.pod_status import PodStatusCheck, PodStatusEvidence
 from bot.model import Finding, Status
+from bot.sources.kube_undo import REPLICAS_BEFORE
 from bot.sources.records import PodInfo
 
 from .records import CTX, GI, NOW, ago, container, deployment, history, pod, spec
@@ -105,6 +107,20 @@ def test_unscheduled_pods_are_pending() -> None:
 def test_scaled_to_zero_says_so() -> None:
     finding = _assess(0, [])
     assert "scaled to 0" in finding.summary
+    # Nothing can serve: not healthy, whether or not it was meant (WARN, not CRIT).
+    assert finding.status is Status.WARN
+    cause = finding.causes[0]
+    assert cause.key == "scaled_to_zero" and cause.proposals == ()
+    assert any("kubectl scale deployment/data-processor --replicas=N" in line for line in cause.evidence)
+
+
+def test_scaled_to_zero_by_scale_to_zero_proposes_restoring_the_recorded_count() -> None:
+    scaled = replace(deployment(0, 0), opsbot_records={REPLICAS_BEFORE: "3"})
+    finding = CHECK.assess(PodStatusEvidence(scaled, (), history(timedelta(days=2))), CTX)
+    assert finding.status is Status.WARN
+    cause = finding.causes[0]
+    assert cause.key == "scaled_to_zero" and [p.action for p in cause.proposals] == ["restore-replicas"]
+    assert "scale-to-zero recorded 3 replicas to restore" in cause.evidence[0]
 
 
 def test_many_pods_are_listed_bounded() -> None:
