@@ -91,16 +91,22 @@ class PostgresCluster:
         self.bin_dir = find_pg_bin_dir()
         self.port = 0
         self.extra_settings = dict(extra_settings or {})
+        # The owner first: it can fail (root without a postgres OS user) before there is a directory to leak.
+        self._prefix, uid, gid = _as_owner_prefix()
+        self._uid, self._gid = uid, gid
         self.base_dir = Path(tempfile.mkdtemp(prefix=f"opsbot-{name}-"))
         self.data_dir = self.base_dir / "data"
         self.socket_dir = self.base_dir / "sock"
         self.log_path = self.base_dir / "server.log"
-        self._prefix, uid, gid = _as_owner_prefix()
-        self._uid, self._gid = uid, gid
-        self.socket_dir.mkdir()
-        if uid is not None and gid is not None:
-            for path in (self.base_dir, self.socket_dir):
-                os.chown(path, uid, gid)
+        try:
+            self.socket_dir.mkdir()
+            if uid is not None and gid is not None:
+                for path in (self.base_dir, self.socket_dir):
+                    os.chown(path, uid, gid)
+        except BaseException:
+            # No caller holds this object yet to stop() it: the directory goes here or never.
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+            raise
         self.started = False
         self.startup_seconds = 0.0
 

@@ -10,6 +10,7 @@ included. Without the binaries it reports why, once, and yields None: the demo r
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -107,7 +108,8 @@ def platform_data(unavailable: Callable[[str], None]) -> Iterator[PlatformData |
     with ExitStack() as stack:
         try:
             data = _start(stack)
-        except (ServerStartError, psycopg.Error, RedisError, OSError) as exc:
+        # SubprocessError: a server binary that outlived its timeout (TimeoutExpired from PostgresCluster.run).
+        except (ServerStartError, psycopg.Error, RedisError, OSError, subprocess.SubprocessError) as exc:
             stack.close()  # whatever did start goes now, not at the end of the demo
             unavailable(_first_line(exc))
             data = None
