@@ -40,9 +40,12 @@ class ConnectionSetting:
 
     @classmethod
     def redis(cls, name: str, url: str) -> ConnectionSetting:
-        if not redis_url_parses(url):
+        try:
+            params = parse_url(url)
+        except ValueError:  # see `redis_url_parses`
             return cls(name, f"{name} is not a valid Redis URL (its value is not shown)", _secrets(url))
-        return cls(name, None, _secrets(url))
+        password = params.get("password")  # decoded: what AUTH sends, and what an error would quote
+        return cls(name, None, _secrets(url, str(password) if password else None))
 
     def reason(self, exc: BaseException) -> str:
         """The error's first line, fit to show: the fixed message for a malformed string, otherwise the

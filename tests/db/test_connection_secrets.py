@@ -121,6 +121,15 @@ def test_other_errors_keep_their_first_line_with_the_secrets_blanked() -> None:
     assert setting.reason(Exception("")) == "Exception"
 
 
+def test_a_percent_encoded_password_is_blanked_as_written_and_decoded() -> None:
+    for setting in (ConnectionSetting.redis("REDIS_URL", f"redis://:{SECRET}%40x@cache:6379/0"),
+                    ConnectionSetting.redis("CACHE_REDIS_URL", f"redis://app:{SECRET}%40x@cache/0"),
+                    ConnectionSetting.postgres("DATABASE_URL", f"postgresql://app:{SECRET}%40x@db/orders")):
+        assert setting.malformed is None
+        quoted = Exception(f"AUTH {SECRET}@x failed ({SECRET}%40x)")
+        assert setting.reason(quoted) == "AUTH *** failed (***)", setting.name
+
+
 def test_an_empty_password_blanks_nothing() -> None:
     setting = ConnectionSetting.postgres("TARGET_DATABASE_URL", "postgresql://app:@db.internal/orders")
     assert setting.reason(Exception("server closed the connection")) == "server closed the connection"
