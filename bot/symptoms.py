@@ -46,12 +46,3 @@ def exact_symptom(word: str) -> Symptom | None:
         return Symptom(word.strip().lower())
     except ValueError:
         return None
-
-
-def parse_symptom(word: str) -> Symptom | None:
-    """An exact vocabulary name (`high_error_rate`) or a free word/phrase."""
-    exact = exact_symptom(word)
-    if exact is not None:
-        return exact
-    matched = match_symptoms(word)
-    return matched[0] if matched else None

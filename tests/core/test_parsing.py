@@ -5,7 +5,7 @@ import pytest
 from bot.config import load_ops_config
 from bot.diagnose_request import BadRequest, DiagnoseRequest, HelpRequest, help_text, parse_diagnose
 from bot.model import Symptom
-from bot.symptoms import match_symptoms, parse_symptom
+from bot.symptoms import exact_symptom, match_symptoms
 
 CONFIG = load_ops_config(None)
 RUNNABLE = frozenset({Symptom.HIGH_ERROR_RATE})
@@ -33,8 +33,8 @@ def test_words_inside_other_words_do_not_match() -> None:
 
 
 def test_exact_vocabulary_names_are_accepted() -> None:
-    assert parse_symptom("high_error_rate") is Symptom.HIGH_ERROR_RATE
-    assert parse_symptom("nonsense") is None
+    assert exact_symptom("high_error_rate") is Symptom.HIGH_ERROR_RATE
+    assert exact_symptom("nonsense") is None and match_symptoms("nonsense") == []
 
 
 def test_diagnose_request_with_words() -> None:
