@@ -90,6 +90,7 @@ def _login() -> str:
 
 async def act(settings: Settings, config: OpsConfig, args: argparse.Namespace) -> int:
     from bot.approvals import Approver, BadProposal, DecisionKind, ProposalRefused
+    from bot.approvals.decision import NothingToChange
     from bot.wiring import build_deps
 
     try:
@@ -115,6 +116,10 @@ async def act(settings: Settings, config: OpsConfig, args: argparse.Namespace) -
         decision = await deps.approvals.approve(proposed.request.id, operator)
     except BadProposal as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
+    except NothingToChange as exc:  # already as asked: not an error, and nothing was stored or run
+        report["unchanged"] = str(exc)
+        _emit(args.json, report, [f"Not executed: {exc}."])
+        return EXIT_OK
     except ProposalRefused as exc:
         return _fail(str(exc), EXIT_REFUSED)
     finally:
@@ -183,6 +188,8 @@ def _emit(as_json: bool, report: dict[str, Any], lines: list[str]) -> None:
 def _not_executed(args: argparse.Namespace, preview: Preview) -> str:
     if preview.blocked:
         return "Cannot run now (see Blocked above): nothing executed, and --yes would be refused too."
+    if preview.unchanged:
+        return "Nothing executed: there is nothing to change, and --yes would not offer it either."
     if args.yes:
         why = "--dry-run" if args.dry_run else "OPSBOT_DRY_RUN is set"
         return f"Dry run ({why}): nothing executed."
@@ -191,7 +198,7 @@ def _not_executed(args: argparse.Namespace, preview: Preview) -> str:
 
 def _preview_json(preview: Preview) -> dict[str, Any]:
     return {"summary": preview.summary, "changes": list(preview.changes), "state": dict(preview.state),
-            "blocked": preview.blocked}
+            "blocked": preview.blocked, "unchanged": preview.unchanged}
 
 
 def _preview_text(preview: Preview) -> list[str]:

@@ -119,7 +119,7 @@ class DemoApprovals:
             proposed = await self.flow.approvals.propose(match.group("action"), match.group("service"), params,
                                                          DEMO_USER)
         except ProposalError as exc:
-            self.say(f"[only you can see this] {exc}")
+            self.say(f"[only you can see this] Not proposed: {exc}")
             return
         self.say(f"[#ops-support] Proposed by {DEMO_USER}: {proposed.preview.summary}")
         self._add(proposed)
@@ -144,7 +144,9 @@ class DemoApprovals:
             return
         if self.flow.schedule_revert(request, outcome, self._timed_revert_done):
             self.say("  └─ thread: the revert is scheduled (in this process; the demo ends before it is due).")
-        self.say("  └─ thread: verifying (waiting for the rollout, then re-running the checks)…")
+        # Only a change that rolls pods has a rollout to wait for (not cancel-query, flush-cache, terminate-idle).
+        waits = "" if await self.flow.settled_now(request) else "waiting for the rollout, then "
+        self.say(f"  └─ thread: verifying ({waits}re-running the checks)…")
         verification = await self.flow.verify(request, outcome)
         self.say("\n".join(f"     {line}" for line in verification_lines(verification)))
         if verification.revert is not None:

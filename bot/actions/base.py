@@ -57,13 +57,16 @@ class Preview:
     the pod set, pid + query_start); `fingerprint()` returns the same keys re-read. `blocked` says why the
     action cannot run now (e.g. nothing to restore, no database configured); a blocked preview must not
     be executed. `pinned` are params the proposal stores next to the requested ones, so that executing
-    touches exactly what was previewed (e.g. the pids listed, the query_start of the query shown)."""
+    touches exactly what was previewed (e.g. the pids listed, the query_start of the query shown).
+    `unchanged` says, when executing would change nothing, why (already 3 replicas, no idle connection):
+    such a preview is shown but not offered for approval."""
 
     summary: str
     changes: tuple[str, ...] = ()
     state: Mapping[str, str] = field(default_factory=dict)
     blocked: str | None = None
     pinned: Mapping[str, str] = field(default_factory=dict)
+    unchanged: str | None = None
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ class FlushCache:
                     "for every service; requests would miss the cache until it warms up)",
             changes=(f"redis {info.host} db {info.db}: {info.keys} keys -> 0 (other DBs untouched)",),
             state={"cache": info.host, "db": str(info.db)},
+            unchanged=None if info.keys else f"cache DB {info.db} is already empty",
         )
 
     async def fingerprint(self, env: ActionEnv, target: Target, params: FlushParams) -> Mapping[str, str]:

@@ -44,8 +44,9 @@ class Scale:
     async def preview(self, env: ActionEnv, target: Target, params: ScaleParams) -> Preview:
         deployment = await env.kube.deployment(target)
         if deployment.replicas == params.replicas:
-            return Preview(summary=f"{target.deployment} already runs {params.replicas} replicas; nothing to change",
-                           state=deployment_state(deployment, replicas=True))
+            already = f"{target.deployment} already runs {params.replicas} replicas"
+            return Preview(summary=f"{already}; nothing to change", state=deployment_state(deployment, replicas=True),
+                           unchanged=already)
         accepted = await env.kube.scale(target, params.replicas, dry_run=True)
         note = _autoscaler_note(await env.kube.hpa(target), params.replicas)
         return Preview(

@@ -94,6 +94,7 @@ class TerminateIdle:
             changes=_rows(conns),
             state={"database": database, "older_than_s": str(params.older_than_s)},
             pinned={"pids": ",".join(str(conn.pid) for conn in conns)},
+            unchanged=None if conns else f"no connection to {database} has been idle for more than {params.older_than}",
         )
 
     async def fingerprint(self, env: ActionEnv, target: Target, params: TerminateIdleParams) -> Mapping[str, str]:

@@ -25,6 +25,10 @@ class ProposalRefused(ProposalError):
     """The input is fine but nothing may be offered now: read-only mode, or the preview is blocked."""
 
 
+class NothingToChange(ProposalRefused):
+    """The preview found the target already as the action would leave it: there is nothing to approve."""
+
+
 @dataclass(frozen=True)
 class Proposed:
     """A stored pending request with the preview it was made on. `superseded` are the older pending

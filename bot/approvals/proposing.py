@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.actions.base import Action, ActionEnv, ActionError, Preview
-from bot.approvals.decision import BadProposal, ProposalRefused, Proposed
+from bot.approvals.decision import BadProposal, NothingToChange, ProposalRefused, Proposed
 from bot.approvals.trail import BOT_ACTOR, Trail, message_link
 from bot.config import OpsConfig
 from bot.model import Target
@@ -70,7 +70,8 @@ class Proposals:
     ) -> Proposed:
         """Preview and store a pending request (the button's value is `.request.id`). Older pending
         requests of the same action on the same service are superseded. Raises BadProposal (bad input)
-        or ProposalRefused (read-only mode, blocked preview, source down). `system` is the bot's own
+        or ProposalRefused (read-only mode, blocked preview, source down; NothingToChange when the
+        preview finds nothing to change). `system` is the bot's own
         timed revert, which read-only mode lets through (audited as such). With `awaiting_message` (its
         buttons are about to be posted) people's clicks are refused until `attach_message`."""
         if self._config.read_only and not system:
@@ -78,6 +79,8 @@ class Proposals:
         _, preview = await self.preview(action_name, service, raw)
         if preview.blocked:
             raise ProposalRefused(f"{action_name} on {service} cannot run now: {preview.blocked}")
+        if preview.unchanged:  # a button (for four eyes, two admins) to change nothing helps nobody
+            raise NothingToChange(f"nothing to change — {preview.unchanged}")
         ttl = timedelta(minutes=self._config.approvals.ttl_minutes)
         params = {**raw, **preview.pinned}  # what was previewed is what an approval executes
         awaiting = awaiting_message and message_ts is None

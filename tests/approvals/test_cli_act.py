@@ -132,3 +132,16 @@ def test_audit_says_when_there_is_nothing_to_show(sandbox: Sandbox, opsbot: Run)
     typo = opsbot("audit", "--service", "nosuch")
     assert typo.returncode == 2 and "nosuch: it is not a configured service (known: " in typo.stderr
     assert json.loads(opsbot("audit", "--json", "--service", "api-gateway").stdout) == []
+
+
+def test_act_says_plainly_when_there_is_nothing_to_change(sandbox: Sandbox, opsbot: Run) -> None:
+    now = str(_replicas(sandbox))
+    preview = opsbot("act", "scale", "auth-service", "--param", f"replicas={now}")
+    assert preview.returncode == 0 and "there is nothing to change" in preview.stdout, preview.stdout
+    done = opsbot("act", "scale", "auth-service", "--param", f"replicas={now}", "--yes", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["executed"] is False and report["request"] is None
+    assert report["unchanged"] == f"nothing to change — auth-service already runs {now} replicas"
+    trail = json.loads(opsbot("audit", "--json", "--service", "auth-service").stdout)
+    assert [row["event"] for row in trail] == ["previewed"]  # the --yes run stored no request

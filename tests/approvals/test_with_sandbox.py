@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.approvals import Approver, DecisionKind, RefusalReason
+from bot.approvals.decision import NothingToChange
 from bot.config import Settings
 from bot.sandbox.runner import Sandbox
 from bot.store.approvals_pg import PostgresApprovalStore
@@ -121,3 +122,26 @@ async def test_delete_pod_of_a_pod_gone_is_refused_with_nothing_to_re_propose(wi
     assert decision.reproposal is None and "could not re-propose" in decision.message
     assert f"{victim} is not one of business-logic's pods" in decision.message
     assert _deletes(sandbox) == [] and len(_pods(sandbox, "business-logic")) == 3
+
+
+async def test_a_scale_that_changes_nothing_is_not_offered(wired: tuple[Sandbox, Deps]) -> None:
+    sandbox, deps = wired
+    now = _replicas(sandbox)
+    with pytest.raises(NothingToChange, match=f"nothing to change — auth-service already runs {now} replicas"):
+        await deps.approvals.propose("scale", "auth-service", {"replicas": str(now)}, requester=EDITOR)
+    assert await deps.approvals.store.audit(service="auth-service") == []  # nothing stored, nothing to click
+    _, preview = await deps.approvals.preview("scale", "auth-service", {"replicas": str(now)})
+    assert preview.unchanged == f"auth-service already runs {now} replicas"  # previewing still answers
+
+
+async def test_a_stale_request_whose_target_now_matches_is_not_reproposed(wired: tuple[Sandbox, Deps]) -> None:
+    sandbox, deps = wired
+    proposed = await deps.approvals.propose("scale", "auth-service", {"replicas": "5"}, requester=EDITOR)
+    deployment = sandbox.cluster.get("Deployment", "default", "auth-service")
+    assert deployment is not None
+    deployment["spec"]["replicas"] = 5  # someone already did it by hand
+    sandbox.cluster.update(deployment)
+    decision = await deps.approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2))
+    assert decision.kind is DecisionKind.REFUSED and decision.reason is RefusalReason.TARGET_CHANGED
+    assert decision.reproposal is None
+    assert "nothing to change — auth-service already runs 5 replicas" in decision.message
