@@ -324,6 +324,19 @@ class Remediation:
         ctx = context_for(self._config, self._config.target(request.service))
         return await run_check(CHECKS[name], self._sources, ctx, self._config.diagnosis.check_timeout_s)
 
+    async def settled_now(self, request: ApprovalRequest) -> bool:
+        """Whether the executed change has already taken effect, so verifying waits for no rollout: at once for
+        the database, cache and maintenance actions, for a deployment once its rollout is done. The demo words
+        its "verifying…" line by it. A read that fails, or params that no longer parse, say not yet."""
+        action = self._actions.get(request.action)
+        if action is None:
+            return True
+        try:
+            params = action.parse(request.params, self._config)
+            return await action.settled(self._env, self._config.target(request.service), params)
+        except (ActionError, SourceError):
+            return False
+
     async def verify(self, request: ApprovalRequest, outcome: Outcome) -> Verification:
         """After a successful execution: settle, wait the configured delay, re-run, compare."""
         action = self._actions.get(request.action)
