@@ -56,7 +56,10 @@ class Gate:
             return await self._trail.refuse_unknown(request_id, approver, channel=where.channel,
                                                     message_ts=where.message_ts)
         await self._trail.record(request, approver.id, AuditEvent.CLICKED, "local operator" if approver.local else "")
-        if _unattached(request) and not approver.local:
+        # Created for a message about to be posted but not yet tied to it (`attach_message`): no click can be
+        # checked against its message, so people's clicks are refused. Requests made without a message
+        # (`opsbot act`, the demo, the bot's own reverts) keep their own checks.
+        if request.awaiting_message and not approver.local:
             message = "This proposal's message is not posted yet; use the button in the message once it is."
             return await self._trail.refuse(request, approver, RefusalReason.WRONG_MESSAGE, message)
         if origin is not None and origin.elsewhere(request):
@@ -101,9 +104,3 @@ class Gate:
             return await self._trail.refuse(expired or current, approver, RefusalReason.EXPIRED, EXPIRED_MESSAGE)
         return await self._trail.refuse_settled(current, approver)
 
-
-def _unattached(request: ApprovalRequest) -> bool:
-    """Created for a message about to be posted but not yet tied to it: until `attach_message`, no click
-    can be checked against its message, so people's clicks are refused. Requests made without a message
-    (`opsbot act`, the demo, the bot's own reverts) keep their own checks."""
-    return request.awaiting_message

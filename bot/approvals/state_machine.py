@@ -70,7 +70,7 @@ class StateMachine:
         """Execute a vetted pending request exactly once (or, for four eyes, record the first approval; in a
         dry run, preview it instead)."""
         if dry_run:
-            return await self._dry_run_decision(request, approver, action)
+            return await self._dry_run_decision(request, approver)
         needed = requirement(self._config, action)
         if needed.four_eyes and not approver.local and request.first_approver is None:
             first = await self._first_approval(request, approver, needed)
@@ -271,7 +271,7 @@ class StateMachine:
             DecisionKind.REFUSED, message, request=stale, reason=RefusalReason.TARGET_CHANGED, reproposal=fresh
         )
 
-    async def _dry_run_decision(self, request: ApprovalRequest, approver: Approver, action: Action[Any]) -> Decision:
+    async def _dry_run_decision(self, request: ApprovalRequest, approver: Approver) -> Decision:
         """Every check a real click gets, then a preview instead of execution; the request stays pending."""
         if request.expires_at <= self._clock():
             return await self._trail.refuse(request, approver, RefusalReason.EXPIRED, EXPIRED_MESSAGE)
