@@ -229,10 +229,10 @@ def test_demo_subprocess_cancels_terminates_and_flushes_on_its_local_servers() -
         f"as {STRANGER} approve 1",
         "approve 1",
         f"as {BUDDY} approve 1",
-        "propose terminate-idle api-gateway",  # nothing idle is left
-        "propose flush-cache api-gateway",  # [3]
-        "approve 3",
-        f"as {BUDDY} approve 3",
+        "propose terminate-idle api-gateway",  # nothing idle is left: not offered
+        "propose flush-cache api-gateway",  # [2]
+        "approve 2",
+        f"as {BUDDY} approve 2",
         "propose flush-cache api-gateway",  # the cache is empty now
     ]
     result = _run(["demo"], stdin="\n".join(commands) + "\n")
@@ -248,8 +248,9 @@ def test_demo_subprocess_cancels_terminates_and_flushes_on_its_local_servers() -
     assert f"Proposed by U0DEMOYOU: {len(IDLE_SESSIONS)} connections to platform" in out
     assert f"[only {STRANGER} can see this] Not done: Approving this needs the admin role; you have no role." in out
     assert f"Done: Terminated {len(IDLE_SESSIONS)} idle connection(s) older than 1s" in out
-    assert "0 connections to platform" in out  # proposed again: none idle left
+    # Proposed again: nothing is left to change, so no button (no four-eyes approval of "terminate 0").
+    assert "Not proposed: nothing to change — no connection to platform has been idle for more than 1s" in out
     keys = re.search(r"FLUSHDB on the platform cache would delete (\d+) keys", out)
     assert keys and int(keys.group(1)) > 100, out
     assert f"Done: Flushed {keys.group(1)} key(s) from cache DB 0" in out
-    assert "FLUSHDB on the platform cache would delete 0 keys (all of cache DB 0" in out  # again: none left
+    assert "Not proposed: nothing to change — cache DB 0 is already empty" in out  # again: none left
