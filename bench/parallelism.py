@@ -20,9 +20,9 @@ from typing import Any
 from bot.checks import CHECKS
 from bot.config import Settings, load_ops_config
 from bot.engine import context_for, diagnose, run_check
+from bot.sandbox.local_servers import PostgresCluster, RedisServer
 from bot.sandbox.runner import Sandbox
 from bot.wiring import build_deps
-from tests.fakes.servers import PostgresCluster, RedisServer
 
 # Per source: the delay added to every call. Kubernetes reads are the slow ones at 3 a.m.
 INJECTED_S = {"kube": 0.30, "metrics": 0.20}

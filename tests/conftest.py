@@ -17,8 +17,8 @@ import pytest
 import redis
 from psycopg import sql
 
+from bot.sandbox.local_servers import PostgresCluster, RedisServer, ServerStartError
 from tests.deploy.rbac_plugin import RbacRecorder
-from tests.fakes.servers import PostgresCluster, RedisServer, ServerStartError
 from tests.fakes.signing import SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 

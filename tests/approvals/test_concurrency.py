@@ -88,7 +88,7 @@ async def test_held_service_lock_refuses_as_busy_and_leaves_request_pending(
 
 
 async def test_coordination_down_refuses_and_runs_nothing(backend: StoreUnderTest, action_env: ActionEnv) -> None:
-    from tests.fakes.servers import free_port
+    from bot.sandbox.local_servers import free_port
 
     action = scale_action()
     unreachable = RedisCoordination(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=0.5)

@@ -142,8 +142,8 @@ async def test_postgres_audit_is_append_only_and_schema_is_idempotent(pg_db: str
 
 
 async def test_postgres_store_unreachable_raises_store_error() -> None:
+    from bot.sandbox.local_servers import free_port
     from bot.store.approvals import ApprovalStoreError
-    from tests.fakes.servers import free_port
 
     store = PostgresApprovalStore(f"postgresql://opsbot:secret@127.0.0.1:{free_port()}/opsbot")
     try:

@@ -12,12 +12,12 @@ from typing import Any
 
 from bot.bundle import Bundle, BundleRequest, compile_bundle
 from bot.config import load_ops_config
+from bot.sandbox.local_servers import free_port
 from bot.sandbox.planted_secrets import PLANTED
 from bot.sandbox.runner import Sandbox
 from bot.store.approvals import AuditEntry, AuditEvent
 from bot.wiring import Deps, build_deps
 from tests.bundle.conftest import archive_members, sandbox_settings
-from tests.fakes.servers import free_port
 
 ALERT = "[FIRING:1] HighErrorRate auth-service (production critical)\nsample_request_ids: [req-0a1b2c3d]"
 

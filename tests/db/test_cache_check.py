@@ -11,9 +11,9 @@ import redis
 from bot.checks.cache import CacheCheck
 from bot.engine import run_check
 from bot.model import Status
+from bot.sandbox.local_servers import free_port
 from tests.db.conditions import db_sources
 from tests.db.helpers import ctx
-from tests.fakes.servers import free_port
 
 
 @pytest.fixture

@@ -16,11 +16,11 @@ from bot.checks.missing_indexes import MissingIndexesCheck
 from bot.checks.slow_statements import SlowStatementsCheck
 from bot.engine import run_check
 from bot.model import Finding, Status
+from bot.sandbox.local_servers import PostgresCluster, free_port
 from bot.sources.db_records import TableScans
 from bot.sources.postgres import PostgresSource
 from tests.db.conditions import db_sources, eventually, held_connections, sleeping_query
 from tests.db.helpers import ctx
-from tests.fakes.servers import PostgresCluster, free_port
 
 TIMEOUT_S = 8.0
 

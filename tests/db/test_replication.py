@@ -11,10 +11,10 @@ from bot.checks.replication import ReplicationCheck
 from bot.engine import diagnose, run_check
 from bot.model import Status, Symptom
 from bot.runbooks import load_runbooks
+from bot.sandbox.local_servers import PostgresCluster
 from bot.sources.db_records import ReplicationStatus
 from tests.db.conditions import db_sources, eventually
 from tests.db.helpers import CONFIG, TARGET, ctx
-from tests.fakes.servers import PostgresCluster
 
 LAG_LIMIT_S = 1.0
 

@@ -14,7 +14,7 @@ from typing import Self
 
 import httpx
 
-from tests.fakes.servers import free_port
+from bot.sandbox.local_servers import free_port
 
 
 def opsbot_executable() -> str:

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 import redis
 
-from tests.fakes.servers import PostgresCluster, RedisServer, ServerStartError
+from bot.sandbox.local_servers import PostgresCluster, RedisServer, ServerStartError
 
 
 def test_pg_stat_statements_view_records_statements(pg_db: str) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 import redis
 
+from bot.sandbox.local_servers import free_port
 from bot.store.coordination import (
     Coordination,
     CoordinationError,
@@ -14,7 +15,6 @@ from bot.store.coordination import (
     RedisCoordination,
     coordination_from_url,
 )
-from tests.fakes.servers import free_port
 
 
 def test_both_implementations_satisfy_the_protocol() -> None:
