@@ -114,6 +114,11 @@ def _lower_is_better(fact: Fact | None) -> bool | None:
     return value > limit
 
 
+def _shown(value: float) -> str:
+    """A key number as people read it: 1204 -> "1,204" (never "1.204e+03"), 12.5 -> "12.5"."""
+    return f"{value:,.0f}" if value.is_integer() else f"{value:,g}"
+
+
 def _moved(old: float, new: float) -> bool:
     return abs(new - old) > RELATIVE_TOLERANCE * max(abs(old), abs(new))
 
@@ -125,7 +130,7 @@ def _healthy_both(was: Fact | None, now: Fact | None) -> str:
     if was is None or old is None or new is None or not _moved(old, new):
         return "healthy before and after"
     direction = "down" if new < old else "up"
-    return f"healthy before and after; {was.label} went {direction} from {old:g} to {new:g}"
+    return f"healthy before and after; {was.label} went {direction} from {_shown(old)} to {_shown(new)}"
 
 
 def compare(before: Finding | None, after: Finding | None) -> tuple[Trend, str]:
@@ -150,7 +155,7 @@ def compare(before: Finding | None, after: Finding | None) -> tuple[Trend, str]:
     improved = new < old if lower else new > old
     direction = "down" if new < old else "up"
     return ((Trend.BETTER if improved else Trend.WORSE),
-            f"status still {after.status}; {was.label} went {direction} from {old:g} to {new:g}")
+            f"status still {after.status}; {was.label} went {direction} from {_shown(old)} to {_shown(new)}")
 
 
 def compare_reached(before: Finding | None, after: Finding | None) -> tuple[Trend, str]:

@@ -100,3 +100,11 @@ async def test_a_bug_in_an_actions_own_check_is_an_error_finding_not_an_exceptio
     assert finding.status is Status.ERROR and finding.check == "debug-logging"
     assert finding.summary == "The check itself failed (IndexError); see the bot's logs."
     assert any(r.exc_info and "debug-logging" in r.getMessage() for r in caplog.records)
+
+
+def test_large_key_numbers_read_as_written() -> None:
+    def rows(value: str, status: Status) -> Finding:
+        return Finding("c", "C", status, "s", facts=(Fact("rows scanned", value, "100,000", status),))
+
+    trend, why = compare(rows("2,500,000", Status.WARN), rows("1,250,000", Status.WARN))
+    assert trend is Trend.BETTER and why == "status still warn; rows scanned went down from 2,500,000 to 1,250,000"
