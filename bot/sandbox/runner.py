@@ -20,6 +20,19 @@ NAMESPACE = "default"
 _CONTEXT = "opsbot-sandbox"
 
 
+def kubeconfig(server: str, namespace: str = NAMESPACE) -> dict[str, object]:
+    """A kubeconfig for a sandbox apiserver at `server`: plain HTTP, a dummy token (the fake checks none)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": _CONTEXT, "cluster": {"server": server}}],
+        "users": [{"name": _CONTEXT, "user": {"token": "sandbox-token-not-a-secret"}}],
+        "contexts": [{"name": _CONTEXT, "context": {"cluster": _CONTEXT, "user": _CONTEXT, "namespace": namespace}}],
+        "current-context": _CONTEXT,
+        "preferences": {},
+    }
+
+
 class Sandbox:
     """Seeds a FakeCluster from a scenario and serves it; use as a context manager or start()/stop()."""
 
@@ -73,17 +86,8 @@ class Sandbox:
         self.stop()
 
     def kubeconfig(self) -> dict[str, object]:
-        """A kubeconfig for the fake apiserver: plain HTTP, a dummy token (the fake checks none)."""
-        return {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": _CONTEXT, "cluster": {"server": self.kube_url}}],
-            "users": [{"name": _CONTEXT, "user": {"token": "sandbox-token-not-a-secret"}}],
-            "contexts": [{"name": _CONTEXT, "context": {"cluster": _CONTEXT, "user": _CONTEXT,
-                                                        "namespace": NAMESPACE}}],
-            "current-context": _CONTEXT,
-            "preferences": {},
-        }
+        """A kubeconfig for this sandbox's apiserver (see `kubeconfig`)."""
+        return kubeconfig(self.kube_url)
 
     def write_kubeconfig(self, path: str | Path) -> Path:
         if not self.kube_url:

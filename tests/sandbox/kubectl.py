@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-_CONTEXT = "sandbox"
+from bot.sandbox.runner import kubeconfig
 
 
 def kubectl_binary() -> str:
@@ -29,17 +29,8 @@ def kubectl_binary() -> str:
 
 
 def write_kubeconfig(path: Path, server: str, namespace: str = "default") -> Path:
-    """A kubeconfig for a sandbox apiserver: plain HTTP and a token the sandbox does not check."""
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": _CONTEXT, "cluster": {"server": server}}],
-        "users": [{"name": _CONTEXT, "user": {"token": "sandbox-token-not-a-secret"}}],
-        "contexts": [{"name": _CONTEXT, "context": {"cluster": _CONTEXT, "user": _CONTEXT,
-                                                    "namespace": namespace}}],
-        "current-context": _CONTEXT,
-    }
-    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    """The sandbox's own kubeconfig (`bot.sandbox.runner.kubeconfig`) for `server`, written to `path`."""
+    path.write_text(yaml.safe_dump(kubeconfig(server, namespace), sort_keys=False), encoding="utf-8")
     return path
 
 
@@ -51,8 +42,8 @@ def run_kubectl(server: str, *args: str, namespace: str = "default",
     read nor written, and a port reused by a later sandbox never sees a stale cache."""
     binary = kubectl_binary()
     with tempfile.TemporaryDirectory(prefix="opsbot-kubectl-") as scratch:
-        kubeconfig = write_kubeconfig(Path(scratch) / "kubeconfig", server, namespace)
-        env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+        config_path = write_kubeconfig(Path(scratch) / "kubeconfig", server, namespace)
+        env = {**os.environ, "KUBECONFIG": str(config_path)}
         argv = [binary, f"--cache-dir={scratch}/cache", f"--namespace={namespace}", *args]
         return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
