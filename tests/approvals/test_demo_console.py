@@ -101,7 +101,7 @@ async def _kube_actions(s: Session) -> set[str]:
     pod = s.sandbox.cluster.list("Pod", NAMESPACE, "app=api-gateway")[0]["metadata"]["name"]
     n = await s.propose(f"propose delete-pod api-gateway pod={pod}")
     await s.preview(n, pod)
-    _done(await s.approve(n, four_eyes=False), "")
+    _done(await s.approve(n, four_eyes=False), f"Deleted pod {pod}; its ReplicaSet starts a replacement")
     pods = [p["metadata"]["name"] for p in s.sandbox.cluster.list("Pod", NAMESPACE, "app=api-gateway")]
     assert pod not in pods
     ran.add("delete-pod")
@@ -128,7 +128,7 @@ async def _kube_actions(s: Session) -> set[str]:
 
     n = await s.propose("propose memory-bump auth-service limit=4Gi minutes=30")
     await s.preview(n, "-> 4Gi")
-    _done(await s.approve(n, four_eyes=False), "")
+    _done(await s.approve(n, four_eyes=False), "Memory limit of auth-service raised to 4Gi; reverts automatically at")
     [container] = s.deployment("auth-service")["spec"]["template"]["spec"]["containers"]
     assert container["resources"]["limits"]["memory"] == "4Gi"
     ran.add("memory-bump")
@@ -142,7 +142,7 @@ async def _kube_actions(s: Session) -> set[str]:
 
     n = await s.propose("propose restore-replicas business-logic")
     await s.preview(n, "business-logic")
-    _done(await s.approve(n, four_eyes=False), "")
+    _done(await s.approve(n, four_eyes=False), "Restored business-logic to 3 replicas")
     assert s.deployment("business-logic")["spec"]["replicas"] == 3
     ran.add("restore-replicas")
 
@@ -156,7 +156,7 @@ async def _kube_actions(s: Session) -> set[str]:
     await s.says(f"approve {n}")
     again = await s.says(f"approve {n}")
     assert "Done:" not in again and s.sandbox.cluster.get("ConfigMap", NAMESPACE, "maintenance-mode") is None
-    _done(await s.says(f"as {BUDDY} approve {n}"), "")
+    _done(await s.says(f"as {BUDDY} approve {n}"), "Maintenance mode is ON (503 at the load balancer)")
     assert s.sandbox.cluster.get("ConfigMap", NAMESPACE, "maintenance-mode") is not None
     ran.add("maintenance")
     return ran
@@ -219,20 +219,21 @@ async def test_every_action_runs_from_the_demo_console(session: Session) -> None
 def test_demo_subprocess_cancels_terminates_and_flushes_on_its_local_servers() -> None:
     commands = [
         # Two diagnoses first, while the seeded data ages past the demo's 1 s thresholds.
+        # One numbering for the session, as Slack's buttons stay: [1] is the rollback.
         "/diagnose auth-service errors",
         "/diagnose api-gateway 5xx",
-        "/diagnose api-gateway slow_queries",
-        "click 1",
-        "approve 1",
-        "/diagnose api-gateway slow_queries",  # the cancelled query is gone
-        "propose terminate-idle api-gateway",  # [1]: that diagnosis offered nothing
-        f"as {STRANGER} approve 1",
-        "approve 1",
-        f"as {BUDDY} approve 1",
-        "propose terminate-idle api-gateway",  # nothing idle is left: not offered
-        "propose flush-cache api-gateway",  # [2]
+        "/diagnose api-gateway slow_queries",  # [2]
+        "click 2",
         "approve 2",
-        f"as {BUDDY} approve 2",
+        "/diagnose api-gateway slow_queries",  # the cancelled query is gone
+        "propose terminate-idle api-gateway",  # [3]: that diagnosis offered nothing
+        f"as {STRANGER} approve 3",
+        "approve 3",
+        f"as {BUDDY} approve 3",
+        "propose terminate-idle api-gateway",  # nothing idle is left: not offered
+        "propose flush-cache api-gateway",  # [4]
+        "approve 4",
+        f"as {BUDDY} approve 4",
         "propose flush-cache api-gateway",  # the cache is empty now
     ]
     result = _run(["demo"], stdin="\n".join(commands) + "\n")
@@ -242,7 +243,7 @@ def test_demo_subprocess_cancels_terminates_and_flushes_on_its_local_servers() -
     pid = re.search(r"a long `report-job` query \(pid (\d+)\)", out)
     assert pid, out[:600]
     report = pid.group(1)
-    assert f"[1] cancel query {report}, for api-gateway — " in out and f"pid {report} ({REPORT_APPLICATION}" in out, out
+    assert f"[2] cancel query {report}, for api-gateway — " in out and f"pid {report} ({REPORT_APPLICATION}" in out, out
     assert f"Done: Cancelled the query of pid {report}" in out
     assert "No active query has been running longer than 1.0 s." in out  # the second diagnosis
     assert f"Proposed by U0DEMOYOU: {len(IDLE_SESSIONS)} connections to platform" in out
