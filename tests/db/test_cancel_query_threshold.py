@@ -3,7 +3,7 @@ thresholds.query_long_s (the long_queries check's threshold) is refused in the p
 
 from __future__ import annotations
 
-import time
+import asyncio
 from dataclasses import replace
 
 import psycopg
@@ -42,7 +42,7 @@ async def test_a_query_younger_than_query_long_s_is_refused(pg_db: str) -> None:
         assert "query_long_s (60 s)" in preview.blocked and f"pid {running.pid}" in preview.blocked
         with pytest.raises(ActionError, match="query_long_s"):
             await action.execute(env, target, params)
-        time.sleep(0.2)
+        await asyncio.sleep(0.2)
         assert running.error is None  # still running: nothing was cancelled
     finally:
         running.close()
@@ -55,7 +55,7 @@ async def test_a_query_older_than_query_long_s_is_cancelled(pg_db: str) -> None:
     running = Sleeper(pg_db, 30)
     try:
         running.wait_active(pg_db)
-        time.sleep(1.0)
+        await asyncio.sleep(1.0)
         params = action.parse({"pid": str(running.pid)}, env.config)
         preview = await action.preview(env, target, params)
         assert preview.blocked is None, preview.blocked
@@ -76,13 +76,13 @@ async def test_execute_checks_the_threshold_again(pg_db: str) -> None:
     running = Sleeper(pg_db, 30)
     try:
         running.wait_active(pg_db)
-        time.sleep(1.0)
+        await asyncio.sleep(1.0)
         preview = await action.preview(env, target, action.parse({"pid": str(running.pid)}, env.config))
         assert preview.blocked is None, preview.blocked
         stored = action.parse({"pid": str(running.pid), **preview.pinned}, env.config)
         with pytest.raises(ActionError, match="query_long_s"):
             await action.execute(replace(env, config=_config(60.0)), target, stored)
-        time.sleep(0.2)
+        await asyncio.sleep(0.2)
         assert running.error is None
     finally:
         running.close()
