@@ -93,7 +93,8 @@ class TerminateIdle:
                     f"terminated (all applications, not only {target.service})",
             changes=_rows(conns),
             state={"database": database, "older_than_s": str(params.older_than_s)},
-            pinned={"pids": ",".join(str(conn.pid) for conn in conns)},
+            # The rule too: approving runs what was previewed even if the configured default changes meanwhile.
+            pinned={"pids": ",".join(str(conn.pid) for conn in conns), "older_than": params.older_than},
             unchanged=None if conns else f"no connection to {database} has been idle for more than {params.older_than}",
         )
 

@@ -68,10 +68,11 @@ def _pids(text: str) -> int:
 
 
 def _terminate_idle(p: Mapping[str, str]) -> str:
-    idle = f"idle > {p.get('older_than') or '1h'}"
+    # Without older_than the configured default applies, which the preview pins; no guess shown meanwhile.
+    idle = f" (idle > {p['older_than']})" if p.get("older_than") else ""
     if "pids" not in p:  # proposed by a diagnosis, before a preview listed the sessions
-        return f"terminate idle DB connections ({idle})"
-    return f"terminate {_count(_pids(p['pids']), 'idle DB connection', 'idle DB connections')} ({idle})"
+        return f"terminate idle DB connections{idle}"
+    return f"terminate {_count(_pids(p['pids']), 'idle DB connection', 'idle DB connections')}{idle}"
 
 
 def _timed(what: str, p: Mapping[str, str]) -> str:

@@ -215,7 +215,7 @@ async def test_terminate_idle_ends_only_the_previewed_sessions_and_never_opsbot_
         bots = stack.enter_context(connect(pg_db, "opsbot-diagnosis"))  # another opsbot process' session
         time.sleep(1.5)
         preview = await action.preview(db_env, target, action.parse(raw, db_config))
-        assert preview.pinned == {"pids": str(shown.info.backend_pid)}
+        assert preview.pinned == {"pids": str(shown.info.backend_pid), "older_than": "1s"}
         late = stack.enter_context(connect(pg_db, "late"))  # idle and old by execution, but nobody saw it
         time.sleep(1.5)
         stored = action.parse({**raw, **preview.pinned}, db_config)  # what the approvals layer stores
@@ -299,3 +299,9 @@ async def test_cancel_query_preview_masks_every_literal(db_env: ActionEnv, db_co
         conn.cancel_safe()
         thread.join(30)
         conn.close()
+
+
+async def test_terminate_idle_pins_the_default_rule_it_previewed(db_env: ActionEnv, db_config: OpsConfig) -> None:
+    action = ACTIONS["terminate-idle"]
+    preview = await action.preview(db_env, db_config.target("data-processor"), action.parse({}, db_config))
+    assert preview.pinned["older_than"] == db_config.action_limits.idle_older_than  # shown and run as previewed
