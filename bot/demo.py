@@ -38,19 +38,20 @@ TOUR = (
     "/diagnose api-gateway 5xx",
     "/diagnose auth-servce errors",
 )
-# Played after TOUR when the local database and cache are up: the actions on data. Numbers: the diagnosis
-# offers [1] (cancel the report job's query); each `propose` adds the next number to the same list.
+# Played after TOUR when the local database and cache are up: the actions on data. Numbers run on from
+# TOUR's for the whole session (TOUR offers [1] the rollback and [2] its revert): the diagnosis offers [3]
+# (cancel the report job's query); each `propose` adds the next number.
 DATA_TOUR = (
     "/diagnose api-gateway slow queries",
-    "click 1",
-    "approve 1",
-    "propose terminate-idle api-gateway",
-    "click 2",
-    "approve 2",
-    f"as {BUDDY} approve 2",
-    "propose flush-cache api-gateway",
+    "click 3",
     "approve 3",
-    f"as {BUDDY} approve 3",
+    "propose terminate-idle api-gateway",
+    "click 4",
+    "approve 4",
+    f"as {BUDDY} approve 4",
+    "propose flush-cache api-gateway",
+    "approve 5",
+    f"as {BUDDY} approve 5",
 )
 PROMPT = "opsbot> "
 _NO_DATA = "Database and cache actions (flush-cache, terminate-idle, cancel-query) are unavailable here: {why}."
@@ -63,7 +64,7 @@ class Console:
         self.deps = deps
         self.out = out
         self.color = color
-        self.approvals = DemoApprovals(build_remediation(deps), self.say)
+        self.approvals = DemoApprovals(build_remediation(deps), self.say, deps.config)
         self.bundles = DemoBundles(deps, self.say)
 
     async def aclose(self) -> None:
@@ -82,15 +83,16 @@ class Console:
             return False
         if line in {"help", "?"}:
             line = "/diagnose help"
-        if line.startswith("/diagnose"):
-            await self._diagnose(line.removeprefix("/diagnose"))
-        elif self.approvals.handles(line):
+        if self.approvals.handles(line):  # before /diagnose: `/diagnose act ...` proposes, as in Slack
             await self.approvals.handle(line)
+        elif line.startswith("/diagnose"):
+            await self._diagnose(line.removeprefix("/diagnose"))
         elif self.bundles.handles(line):
             await self.bundles.handle(line)
         else:
-            self.say("I understand `/diagnose SERVICE [SYMPTOM]`, `click N`, `approve N`, `deny N`, "
-                     "`as USER approve N`, `bundle SERVICE [-o PATH]`, `help` and `quit`.")
+            self.say("I understand `/diagnose SERVICE [SYMPTOM]`, `propose ACTION SERVICE [key=value ...]`, "
+                     "`click N`, `approve N`, `deny N`, `as USER approve N`, `bundle SERVICE [-o PATH]`, `help` "
+                     "and `quit`.")
         return True
 
     async def _diagnose(self, text: str) -> None:

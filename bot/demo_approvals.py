@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from bot.approvals import Approver, Decision, DecisionKind, ProposalError, Proposed
 from bot.config import OpsConfig, RoleMembers
+from bot.diagnose_request import ACT_WORD, ActCommand, BadRequest, parse_act
 from bot.model import Diagnosis
 from bot.remediation import Remediation
 from bot.render import proposal_phrase
@@ -26,17 +27,20 @@ from bot.render.approval_text import (
     request_phrase,
     verification_lines,
 )
+from bot.store.approvals import RequestStatus
 
 DEMO_USER = "U0DEMOYOU"
 BUDDY = "U0DEMOBUD"
 HELP = (
     "Approvals: `click N` shows what proposal N would change (a server-side dry run), `approve N` runs it, "
-    f"`deny N` declines it; `propose ACTION SERVICE [key=value ...]` offers any action (e.g. `propose scale "
-    f"api-gateway replicas=8`). You are {DEMO_USER} (admin); `as {BUDDY} approve N` is a second admin: "
+    "`deny N` declines it; `propose ACTION SERVICE [key=value ...]` (or `/diagnose act ...`) offers any action "
+    "(e.g. `propose scale api-gateway replicas=8`). Numbers stay valid for the whole session, as Slack's "
+    f"buttons stay until they expire. You are {DEMO_USER} (admin); `as {BUDDY} approve N` is a second admin: "
     "high-risk actions need two approvals from different people (the first is recorded, the second runs it)."
 )
+PROPOSE_USAGE = "`propose ACTION SERVICE [key=value ...]`, e.g. `propose scale api-gateway replicas=8`"
 _COMMAND = re.compile(r"^(?:as\s+(?P<user>[UW][A-Z0-9]{2,})\s+)?(?P<verb>click|approve|deny)\s+(?P<n>\S+)$")
-_PROPOSE = re.compile(r"^propose\s+(?P<action>[a-z-]+)\s+(?P<service>[a-z0-9-]+)(?P<params>(?:\s+[a-z_]+=\S+)*)\s*$")
+_DIAGNOSE_ACT = re.compile(rf"^/diagnose\s+{ACT_WORD}(\s|$)", re.IGNORECASE)
 
 
 def demo_config(config: OpsConfig) -> OpsConfig:
@@ -56,20 +60,22 @@ def demo_config(config: OpsConfig) -> OpsConfig:
 
 
 class DemoApprovals:
-    def __init__(self, flow: Remediation, say: Callable[[str], None]) -> None:
+    def __init__(self, flow: Remediation, say: Callable[[str], None], config: OpsConfig) -> None:
         self.flow = flow
         self.say = say
+        self.config = config
+        # One numbering for the whole session: Slack's buttons stay clickable until they expire, so an
+        # earlier proposal (a revert offer, say) must stay reachable after the next diagnosis.
         self.offered: list[Proposed] = []
 
-    @staticmethod
-    def handles(line: str) -> bool:
+    def handles(self, line: str) -> bool:
         text = line.strip()
-        return _COMMAND.match(text) is not None or text.startswith("propose")
+        return (_COMMAND.match(text) is not None or text.split(None, 1)[:1] == ["propose"]
+                or (_DIAGNOSE_ACT.match(text) is not None and ACT_WORD not in self.config.services))
 
     async def offer(self, diag: Diagnosis) -> None:
-        """Number the diagnosis' proposals as the buttons Slack would show."""
+        """Number the diagnosis' proposals as the buttons Slack would show, after the earlier ones."""
         offers = await self.flow.offer(diag, DEMO_USER)
-        self.offered = []
         for offer in offers:
             if offer.proposed is None:
                 self.say(f"     [-] {proposal_phrase(offer.proposal)} — not offered: {offer.unavailable}")
@@ -84,15 +90,17 @@ class DemoApprovals:
         self.say(f"     [{len(self.offered)}] {request_phrase(proposed.request)}{why}")
 
     async def handle(self, line: str) -> None:
-        if line.strip().startswith("propose"):
-            await self._propose(line.strip())
+        text = line.strip()
+        if text.split(None, 1)[:1] == ["propose"] or _DIAGNOSE_ACT.match(text):
+            # What follows `propose` or `/diagnose act`
+            await self._propose(text.split(None, 2)[-1] if text.startswith("/") else text.removeprefix("propose"))
             return
-        match = _COMMAND.match(line.strip())
+        match = _COMMAND.match(text)
         if match is None:
             return
         number = match.group("n")
         if not number.isdigit() or not 1 <= int(number) <= len(self.offered):
-            self.say(f"There is no proposal {number!r}; {len(self.offered)} are on offer.")
+            self.say(await self._no_such(number))
             return
         request_id = self.offered[int(number) - 1].request.id
         user = match.group("user") or DEMO_USER
@@ -109,15 +117,26 @@ class DemoApprovals:
                           else self.flow.deny(request_id, approver))
         await self._report(decision, user)
 
-    async def _propose(self, line: str) -> None:
-        match = _PROPOSE.match(line)
-        if match is None:
-            self.say("Usage: `propose ACTION SERVICE [key=value ...]`, e.g. `propose scale api-gateway replicas=8`.")
+    async def _no_such(self, number: str) -> str:
+        """Name the numbers still on offer (pending: Slack still shows their buttons)."""
+        pending = [str(n) for n, proposed in enumerate(self.offered, 1)
+                   if (stored := await self.flow.approvals.store.get(proposed.request.id)) is not None
+                   and stored.status is RequestStatus.PENDING]
+        if not pending:
+            return (f"There is no proposal {number!r}, and none is on offer now: a diagnosis or "
+                    f"{PROPOSE_USAGE} offers one.")
+        which = f"proposal {pending[0]} is" if len(pending) == 1 else f"proposals {', '.join(pending)} are"
+        return f"There is no proposal {number!r}; {which} on offer."
+
+    async def _propose(self, words: str) -> None:
+        """`ACTION SERVICE [k=v ...]` after `propose` or `/diagnose act`, read as Slack reads `/diagnose act`:
+        names in any case, parameters as key=value, each key once."""
+        act = _parse_propose(words, self.config, self.flow.action_names)
+        if isinstance(act, BadRequest):
+            self.say(f"[only you can see this] Not proposed: {act.message}")
             return
-        params = dict(pair.split("=", 1) for pair in match.group("params").split())
         try:
-            proposed = await self.flow.approvals.propose(match.group("action"), match.group("service"), params,
-                                                         DEMO_USER)
+            proposed = await self.flow.approvals.propose(act.action, act.service, dict(act.params), DEMO_USER)
         except ProposalError as exc:
             self.say(f"[only you can see this] Not proposed: {exc}")
             return
@@ -156,3 +175,24 @@ class DemoApprovals:
 
     async def _timed_revert_done(self, decision: Decision) -> None:
         self.say(f"[timed revert] {decision_line(decision, 'opsbot', datetime.now(UTC)) or decision.message}")
+
+
+def _parse_propose(words: str, config: OpsConfig, actions: frozenset[str]) -> ActCommand | BadRequest:
+    tokens = words.split()
+    if len(tokens) < 2:
+        return BadRequest(f"Usage: {PROPOSE_USAGE}.")
+    bare = [token for token in tokens[2:] if "=" not in token]
+    if bare:
+        hint = f" (say mode={bare[0].lower()})" if bare[0].lower() in ("on", "off") else ""
+        return BadRequest(f"`{bare[0][:40]}` is not a key=value parameter{hint}. Usage: {PROPOSE_USAGE}.")
+    act = parse_act(f"{ACT_WORD} {words}", config, actions)
+    if act is None:  # a service named like the act word: not reachable through `/diagnose act`
+        return BadRequest(f"Usage: {PROPOSE_USAGE}.")
+    if isinstance(act, BadRequest):
+        return act
+    keys = [key for key, _ in act.params]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:
+        given = ", ".join(f"{key}={value}" for key, value in act.params if key in twice)
+        return BadRequest(f"{', '.join(twice)} given more than once ({given}): give each parameter once.")
+    return act

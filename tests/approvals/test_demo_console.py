@@ -255,3 +255,25 @@ def test_demo_subprocess_cancels_terminates_and_flushes_on_its_local_servers() -
     assert keys and int(keys.group(1)) > 100, out
     assert f"Done: Flushed {keys.group(1)} key(s) from cache DB 0" in out
     assert "Not proposed: nothing to change — cache DB 0 is already empty" in out  # again: none left
+
+
+async def test_the_console_numbers_proposals_once_per_session_and_reads_propose_as_slack_does(
+        session: Session) -> None:
+    s = session
+    first = await s.propose("/diagnose auth-service errors")
+    scale = await s.propose("propose scale Auth-Service replicas=5")  # service names in any case, as /diagnose
+    assert scale == first + 1
+    await s.says("/diagnose api-gateway 5xx")
+    await s.preview(first, "rollback to revision 6")  # an earlier number stays reachable after a diagnosis
+    act = await s.propose("/diagnose act scale auth-service replicas=4")  # the Slack command works here too
+    assert act == scale + 1  # and supersedes the pending scale: that number is no longer on offer
+    missing = await s.says("click 99")
+    assert f"There is no proposal '99'; proposals {first}, {act} are on offer." in missing, missing
+
+    twice = await s.says("propose scale auth-service replicas=5 replicas=7")
+    assert "Not proposed: replicas given more than once (replicas=5, replicas=7)" in twice, twice
+    bare = await s.says("propose maintenance api-gateway on")
+    assert "Not proposed: `on` is not a key=value parameter (say mode=on)" in bare, bare
+    usage = await s.says("propose")
+    assert "Not proposed: Usage: `propose ACTION SERVICE [key=value ...]`" in usage, usage
+    assert "`propose ACTION SERVICE [key=value ...]`" in await s.says("what now")
