@@ -41,10 +41,7 @@ class Trail:
         """A click on a request that is no longer pending: say what became of it (replays, late clicks)."""
         if request.status is RequestStatus.EXPIRED:
             return await self.refuse(request, approver, RefusalReason.EXPIRED, EXPIRED_MESSAGE)
-        by = f" by {request.decided_by}" if request.decided_by else ""
-        result = f": {request.outcome}" if request.outcome else ""
-        message = f"Already handled: {request.status}{by}{result}."
-        return await self.refuse(request, approver, RefusalReason.ALREADY_DECIDED, message)
+        return await self.refuse(request, approver, RefusalReason.ALREADY_DECIDED, settled_message(request))
 
     async def refuse_unknown(
         self, request_id: str, approver: Approver, *, channel: str | None = None, message_ts: str | None = None
@@ -57,6 +54,21 @@ class Trail:
                            channel=_bounded(channel), message_ts=_bounded(message_ts))
         await self._store.append_audit(entry)
         return Decision(DecisionKind.REFUSED, "This request does not exist.", reason=RefusalReason.UNKNOWN_REQUEST)
+
+
+def settled_message(request: ApprovalRequest) -> str:
+    """`Already handled: denied by U1.`: the status, who, and the outcome only where it adds something."""
+    by = f" by {request.decided_by}" if request.decided_by else ""
+    if request.status is RequestStatus.DENIED:
+        return f"Already handled: denied{by}."  # its stored outcome is the word "denied" again
+    if request.status is RequestStatus.SUPERSEDED:
+        why = (f" — {request.outcome}" if request.outcome
+               else f" by a newer proposal of {request.action} on {request.service}")
+        return f"Already handled: superseded{why}; nothing was changed."
+    if request.status in (RequestStatus.SUCCEEDED, RequestStatus.FAILED):
+        approved = f" (approved{by})" if by else ""
+        return f"Already handled: {request.status}{approved}{': ' + request.outcome if request.outcome else ''}."
+    return f"Already handled: {request.status}{by}."
 
 
 def _bounded(value: str | None) -> str | None:

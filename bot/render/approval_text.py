@@ -89,7 +89,8 @@ def first_approval_line(request: ApprovalRequest, role: str, who: Who = plain, e
 def refusal_line(message: str, required_role: str | None, esc: Esc = plain) -> str:
     """The private answer to someone who may not approve; names the role when a role is what is missing."""
     needed = f" (needs the {required_role} role)" if required_role and required_role not in message else ""
-    return f"Not done: {esc(message)}{needed} Nothing was changed."
+    said = "" if "nothing was changed" in message.lower() else " Nothing was changed."  # said once is enough
+    return f"Not done: {esc(message)}{needed}{said}"
 
 
 def decision_line(decision: Decision, clicker: str, at: datetime, who: Who = plain, esc: Esc = plain) -> str | None:

@@ -265,7 +265,8 @@ async def test_replayed_click_after_success_refused_with_outcome(
     assert (await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2))).ok
     replay = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2))
     assert replay.kind is DecisionKind.REFUSED and replay.reason is RefusalReason.ALREADY_DECIDED
-    assert "succeeded" in replay.message and "scale done on auth-service" in replay.message
+    assert replay.message.startswith(f"Already handled: succeeded (approved by {EDITOR_2}): ")
+    assert "scale done on auth-service" in replay.message
     assert len(action.executions) == 1
 
 
@@ -321,7 +322,7 @@ async def test_deny_by_authorised_or_requester(backend: StoreUnderTest, action_e
     denied = await approvals.deny(proposed.request.id, Approver.slack_user(EDITOR_2))
     assert denied.kind is DecisionKind.DENIED
     late = await approvals.approve(proposed.request.id, Approver.slack_user(EDITOR_2))
-    assert late.reason is RefusalReason.ALREADY_DECIDED and "denied" in late.message
+    assert late.reason is RefusalReason.ALREADY_DECIDED and late.message == f"Already handled: denied by {EDITOR_2}."
     assert action.executions == []
     withdrawn = await approvals.propose("scale", "api-gateway", {"replicas": "3"}, requester=VIEWER)
     assert (await approvals.deny(withdrawn.request.id, Approver.slack_user(VIEWER))).kind is DecisionKind.DENIED
@@ -334,7 +335,9 @@ async def test_superseded_request_refused(backend: StoreUnderTest, action_env: A
     new = await approvals.propose("scale", "auth-service", {"replicas": "8"}, requester=EDITOR)
     assert [r.id for r in new.superseded] == [old.request.id]
     stale = await approvals.approve(old.request.id, Approver.slack_user(EDITOR_2))
-    assert stale.reason is RefusalReason.ALREADY_DECIDED and "superseded" in stale.message
+    assert stale.reason is RefusalReason.ALREADY_DECIDED
+    assert stale.message == ("Already handled: superseded by a newer proposal of scale on auth-service; "
+                             "nothing was changed.")
     assert action.executions == []
 
 

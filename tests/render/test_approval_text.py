@@ -9,7 +9,7 @@ from bot.actions.base import Outcome
 from bot.approvals import Decision, DecisionKind
 from bot.model import Proposal
 from bot.render.approval_blocks import mention
-from bot.render.approval_text import decision_line, first_approval_line, request_phrase
+from bot.render.approval_text import decision_line, first_approval_line, refusal_line, request_phrase
 from bot.render.limits import escape_mrkdwn
 from bot.store.approvals import ApprovalRequest, RequestStatus
 
@@ -108,3 +108,10 @@ def test_an_unknown_param_falls_back_to_the_label_without_empty_values() -> None
     from bot.render import proposal_phrase
 
     assert proposal_phrase(Proposal("scale", {"replicas": "3", "surge": "", "zone": "b"})) == "scale replicas=3 zone=b"
+
+
+def test_a_refusal_says_nothing_was_changed_once() -> None:
+    stale = "Nothing was changed: the auth-service target changed since the proposal (replicas)."
+    assert refusal_line(stale, None).count("othing was changed") == 1
+    assert refusal_line("Approving this needs the admin role; you have no role.", "admin").endswith(
+        " Nothing was changed.")
