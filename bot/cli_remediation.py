@@ -70,6 +70,9 @@ def parse_params(items: list[str]) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ValueError(f"--param {item!r}: expected KEY=VALUE")
+        if key.strip() in params:  # silently taking the last would run what the operator may not have meant
+            raise ValueError(f"--param {key.strip()} given twice ({params[key.strip()]}, {value.strip()}): "
+                             "give it once")
         params[key.strip()] = value.strip()
     return params
 

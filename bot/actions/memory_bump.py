@@ -75,7 +75,11 @@ class MemoryBump:
         limit = raw.get("limit", "").strip()
         if not limit:
             raise ActionError(f"{self.name}: limit is required, e.g. limit=4Gi")
-        if memory_bytes(limit) > memory_bytes(limits.max_memory):
+        try:
+            wanted = memory_bytes(limit)
+        except ActionError as exc:
+            raise ActionError(f"{self.name}: limit: {exc}") from exc
+        if wanted > memory_bytes(limits.max_memory):
             raise ActionError(f"{self.name}: limit={limit} exceeds the allowed maximum {limits.max_memory} "
                               "(ops config action_limits.max_memory)")
         return TimedParams(minutes=duration, revert=False, value=limit)

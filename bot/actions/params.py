@@ -29,11 +29,13 @@ def only(raw: Mapping[str, str], allowed: Collection[str], action: str) -> None:
 
 def integer(raw: Mapping[str, str], key: str, *, low: int, high: int, action: str) -> int:
     text = raw.get(key, "").strip()
-    if not re.fullmatch(r"\d{1,10}", text):
+    if not re.fullmatch(r"-?\d{1,10}", text):
         raise ActionError(f"{action}: {key} must be a whole number, got {text!r}")
     value = int(text)
-    if not low <= value <= high:
-        raise ActionError(f"{action}: {key}={value} is outside the allowed range {low}..{high} (ops config)")
+    if value < low:  # -1 is a whole number; what is wrong with it is the bound
+        raise ActionError(f"{action}: {key} must be at least {low}, got {value} (allowed {low}..{high}, ops config)")
+    if value > high:
+        raise ActionError(f"{action}: {key} must be at most {high}, got {value} (allowed {low}..{high}, ops config)")
     return value
 
 

@@ -59,9 +59,10 @@ async def test_scale_preview_is_a_dry_run_and_execute_scales(env: ActionEnv, con
 
 
 @pytest.mark.parametrize(("raw", "message"), [
-    ({"replicas": "21"}, "outside the allowed range 1..20"),
-    ({"replicas": "0"}, "outside the allowed range 1..20"),
-    ({"replicas": "-3"}, "must be a whole number"),
+    ({"replicas": "21"}, r"scale: replicas must be at most 20, got 21 \(allowed 1..20"),
+    ({"replicas": "0"}, "replicas must be at least 1, got 0"),
+    ({"replicas": "-3"}, "replicas must be at least 1, got -3"),  # a whole number, below the bound
+    ({"replicas": "2.5"}, "replicas must be a whole number, got '2.5'"),
     ({"replicas": "8", "force": "yes"}, "unknown parameter force"),
     ({}, "must be a whole number"),
 ])
@@ -377,7 +378,7 @@ async def test_memory_bump_refuses_a_container_without_a_limit(env: ActionEnv, c
 
 @pytest.mark.parametrize(("raw", "message"), [
     ({"limit": "16Gi"}, "exceeds the allowed maximum 8Gi"),
-    ({"limit": "lots"}, "not a memory size"),
+    ({"limit": "lots"}, "memory-bump: limit: .lots. is not a memory size"),
     ({}, "limit is required"),
 ])
 def test_memory_bump_params_are_bounded(config: OpsConfig, raw: dict[str, str], message: str) -> None:

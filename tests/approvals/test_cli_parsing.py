@@ -16,6 +16,8 @@ def test_parse_params() -> None:
     for bad in (["replicas"], ["=5"]):
         with pytest.raises(ValueError, match="KEY=VALUE"):
             parse_params(bad)
+    with pytest.raises(ValueError, match=r"--param replicas given twice \(5, 7\): give it once"):
+        parse_params(["replicas=5", "replicas=7"])
 
 
 @pytest.mark.parametrize(("text", "expected"), [("90s", 90), ("30m", 1800), ("2h", 7200), ("7d", 604800)])
