@@ -1,6 +1,6 @@
-"""Actions that check themselves (scale-to-zero, restore-replicas, maintenance, debug-logging): their own check against the sandbox
-over real HTTP, the verdict the remediation flow gives from it (before and after approval), and scale-to-zero's
-record surviving opsbot's own rollback so the guide's emergency sequence can restore."""
+"""Actions that check themselves (scale-to-zero, restore-replicas, maintenance, debug-logging): their own check
+against the sandbox over real HTTP, the verdict the remediation flow gives from it (before and after approval),
+and scale-to-zero's record surviving opsbot's own rollback so the guide's emergency sequence can restore."""
 
 from __future__ import annotations
 
