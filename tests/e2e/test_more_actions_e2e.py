@@ -145,7 +145,7 @@ def test_maintenance_on_is_verified_and_its_revert_switches_it_off(
     assert "1 of 1 present (enabled, answers 503)" in body and "the load balancer answers 503" in body
 
     off = revert_button(fake_slack, verdict)
-    assert "mode=off" in off.element["text"]["text"]
+    assert "maintenance mode off" in off.element["text"]["text"]
     line = approved_twice(bot, fake_slack, off)
     assert f"Approved by <@{ADMIN_2}>" in line and "Maintenance mode is OFF" in line, line
     assert sandbox.cluster.get("ConfigMap", "default", "maintenance-mode") is None
