@@ -81,7 +81,7 @@ class DemoApprovals:
                 self.say(f"     [-] {proposal_phrase(offer.proposal)} — not offered: {offer.unavailable}")
                 continue
             self._add(offer.proposed, offer.proposal.reason)
-        if self.offered:
+        if any(offer.proposed is not None for offer in offers):
             self.say("     (`click N` to preview, `approve N` to run, `deny N` to decline)")
 
     def _add(self, proposed: Proposed, reason: str = "") -> None:
