@@ -90,7 +90,8 @@ class Maintenance:
                 state=state,
             )
         if current is None:
-            return Preview(summary="Maintenance mode is already off; nothing to remove", state=state)
+            return Preview(summary="Maintenance mode is already off; nothing to remove", state=state,
+                           unchanged="maintenance mode is already off")
         await env.kube.delete_config_map(target.namespace, name, dry_run=True)
         summary = (f"Maintenance mode OFF {scope}: traffic is routed to the services again"
                    if state["maintenance"] == "on" else

@@ -416,6 +416,8 @@ async def test_maintenance_on_and_off(env: ActionEnv, config: OpsConfig, sandbox
     assert sandbox.cluster.get("ConfigMap", NAMESPACE, "maintenance-mode") is None
     again = await action.execute(env, target, off)
     assert again.ok and "already off" in again.summary
+    # Switching off what is off changes nothing: previewed as such, so it is not offered for approval.
+    assert (await action.preview(env, target, off)).unchanged == "maintenance mode is already off"
     with pytest.raises(ActionError, match="mode=on or mode=off"):
         action.parse({"mode": "maybe"}, config)
 
