@@ -14,6 +14,7 @@ from bot.actions import ACTIONS
 from bot.actions.base import Action, ActionEnv, ChecksItself
 from bot.actions.debug_logging import DEBUG_UNTIL, LEVEL_BEFORE
 from bot.approvals import Approver, DecisionKind
+from bot.approvals.decision import NothingToChange
 from bot.config import OpsConfig, Settings
 from bot.model import Fact, Finding, Status
 from bot.remediation import Remediation, build_remediation
@@ -188,7 +189,11 @@ async def test_maintenance_on_then_off_are_verified(flow: tuple[Deps, Remediatio
     off = await run(flow, "maintenance", "api-gateway", {"mode": "off"}, ADMIN, (ADMIN, ADMIN_2))
     assert off.trend is Trend.BETTER and off.key_fact_before.value == "1 of 1 present (enabled, answers 503)"
     assert off.key_fact_after.value == "0 of 1 present" and off.revert is None
-    again = await run(flow, "maintenance", "api-gateway", {"mode": "off"}, ADMIN, (ADMIN, ADMIN_2))
+    # Off again changes nothing: not offered at all (no four-eyes approval of a no-op).
+    with pytest.raises(NothingToChange, match="maintenance mode is already off"):
+        await run(flow, "maintenance", "api-gateway", {"mode": "off"}, ADMIN, (ADMIN, ADMIN_2))
+    await run(flow, "maintenance", "api-gateway", {"mode": "on"}, ADMIN, (ADMIN, ADMIN_2))
+    again = await run(flow, "maintenance", "api-gateway", {"mode": "on"}, ADMIN, (ADMIN, ADMIN_2))  # re-applied
     assert again.trend is Trend.UNCHANGED and again.note.startswith("already so before the action")
 
 
