@@ -177,4 +177,8 @@ def parse_act(text: str, config: OpsConfig, actions: Collection[str]) -> ActComm
         len(pair) != 2 or not _PARAM_KEY.match(pair[0]) or not _PARAM_VALUE.match(pair[1]) for pair in pairs
     ):
         return BadRequest(f"Parameters are `key=value` words (letters, digits, `.:,+-_`). {usage}")
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:  # which one was meant is a guess; an approval must be for exactly what was asked
+        return BadRequest(f"`{repeated[0]}` is given more than once; give each parameter once. {usage}")
     return ActCommand(action, service, tuple((key, value) for key, value in pairs))

@@ -2,8 +2,17 @@
 
 import pytest
 
+from bot.actions import ACTIONS
 from bot.config import load_ops_config
-from bot.diagnose_request import BadRequest, DiagnoseRequest, HelpRequest, help_text, parse_diagnose
+from bot.diagnose_request import (
+    ActCommand,
+    BadRequest,
+    DiagnoseRequest,
+    HelpRequest,
+    help_text,
+    parse_act,
+    parse_diagnose,
+)
 from bot.model import Symptom
 from bot.symptoms import exact_symptom, match_symptoms
 
@@ -98,3 +107,10 @@ def test_help_examples_only_name_runnable_symptoms() -> None:
 def test_a_phrase_in_the_command_wins_over_its_first_word(text: str, symptom: Symptom) -> None:
     # `slow queries` must not be read as high latency because its first word alone means that.
     assert parse_diagnose(text, CONFIG, frozenset(Symptom)) == DiagnoseRequest("api-gateway", symptom)
+
+
+def test_act_refuses_a_parameter_given_twice() -> None:
+    twice = parse_act("act scale auth-service replicas=5 replicas=7", CONFIG, set(ACTIONS))
+    assert isinstance(twice, BadRequest) and "`replicas` is given more than once" in twice.message
+    once = parse_act("act scale auth-service replicas=5", CONFIG, set(ACTIONS))
+    assert once == ActCommand("scale", "auth-service", (("replicas", "5"),))
