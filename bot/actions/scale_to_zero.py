@@ -63,7 +63,9 @@ class ScaleToZero:
         await env.kube.set_replicas(target, 0, {REPLICAS_BEFORE: str(deployment.replicas)},
                                     expect_version=deployment.resource_version, dry_run=False)
         return Outcome(ok=True, summary=f"Scaled {target.deployment} from {deployment.replicas} to 0 replicas",
-                       detail=(f"{REPLICAS_BEFORE} = {deployment.replicas}",), revert=restore)
+                       detail=(f"deployment/{target.deployment} spec.replicas: {deployment.replicas} -> 0",
+                               f"{deployment.replicas} recorded for restore-replicas (annotation {REPLICAS_BEFORE})"),
+                       revert=restore)
 
     async def settled(self, env: ActionEnv, target: Target, params: NoParams) -> bool:
         return await rollout_settled(env, target)
