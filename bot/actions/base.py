@@ -132,8 +132,8 @@ P_contra = TypeVar("P_contra", contravariant=True)
 
 @runtime_checkable
 class ChecksItself(Protocol[P_contra]):
-    """Optional, next to `Action`: an action with no symptom to re-measure (scale-to-zero, maintenance,
-    debug-logging) measures whether its own change took hold instead. Verification calls `check` before
+    """Optional, next to `Action`: an action with no symptom to re-measure (scale-to-zero, restore-replicas,
+    maintenance, debug-logging) measures whether its own change took hold instead. Verification calls `check` before
     executing and again after settling, and compares the two findings as it compares a runbook's symptom
     check: status OK means the state the action is meant to reach, WARN not (yet); the first fact is the key
     number (e.g. pods left), its threshold the wanted value. Actions without it are verified by a runbook."""
