@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.model import Diagnosis
 from bot.remediation import Offer, Remediation
-from bot.render.approval_blocks import offer_buttons, request_ids_in
+from bot.render.approval_blocks import offer_buttons, offer_notes, request_ids_in
 from bot.render.blocks import GuideLink, diagnosis_messages
 from bot.store.approvals import ApprovalStoreError
 from handlers.actions import settle_superseded
@@ -34,8 +34,8 @@ async def post_findings(
 ) -> None:
     """The thread replies of a diagnosis; with `flow`, its proposals as buttons. Raises SlackApiError."""
     offers = await _offers(flow, diag, requester, channel) if flow is not None else []
-    buttons = offer_buttons(offers) if offers else None
-    for message in diagnosis_messages(diag, guide_link=guide_link, proposal_buttons=buttons):
+    buttons, notes = (offer_buttons(offers), offer_notes(offers)) if offers else (None, None)
+    for message in diagnosis_messages(diag, guide_link=guide_link, proposal_buttons=buttons, proposal_notes=notes):
         ts = await post(client, channel, message, thread_ts)
         if flow is not None and offers:
             carried = request_ids_in(message)

@@ -125,7 +125,10 @@ def proposal_phrase(proposal: Proposal) -> str:
     return entry[1](proposal.params)
 
 
-def proposal_sentence(proposal: Proposal) -> str:
-    """`Proposed: rollback to revision 6 — needs approval (roll back to revision 6 (app:2.4.1))`."""
+def proposal_sentence(proposal: Proposal, not_offered: str | None = None) -> str:
+    """`Proposed: rollback to revision 6 — needs approval (roll back to revision 6 (app:2.4.1))`; with
+    `not_offered`, why it has no button (`... — not offered: nothing to change — already runs 3 replicas`)."""
+    if not_offered is not None:
+        return f"Proposed: {proposal_phrase(proposal)} — not offered: {not_offered}"
     reason = f" ({proposal.reason})" if proposal.reason else ""
     return f"Proposed: {proposal_phrase(proposal)} — needs approval{reason}"

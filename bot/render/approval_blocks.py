@@ -10,7 +10,7 @@ keys and the origin a submission is checked against, never a statement of who cl
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from bot.approvals import Proposed
@@ -18,6 +18,7 @@ from bot.model import Proposal
 from bot.remediation import Offer, Review
 from bot.render import proposal_phrase
 from bot.render.approval_text import preview_lines, request_phrase, verification_lines
+from bot.render.blocks import ProposalButton, ProposalNote
 from bot.render.limits import (
     BUTTON_TEXT,
     FALLBACK_TEXT,
@@ -33,7 +34,6 @@ from bot.verification import Trend, Verification
 
 Block = dict[str, Any]
 SlackMessage = dict[str, Any]
-ProposalButton = Callable[[Proposal], dict[str, Any] | None]
 
 REVIEW_ACTION = "review_request"  # a proposal button; action_id is REVIEW_ACTION-<n> (unique per block)
 DENY_ACTION = "deny_request"  # the Deny button inside the preview modal
@@ -235,6 +235,13 @@ def offer_buttons(offers: Sequence[Offer]) -> ProposalButton:
         return review_button(proposed.request.id, proposal, numbers[id(proposal)]) if proposed else None
 
     return button
+
+
+def offer_notes(offers: Sequence[Offer]) -> ProposalNote:
+    """The `proposal_notes` seam of `diagnosis_messages`: why a proposal got no button (nothing to change,
+    blocked, the approvals store refused it), so the line does not read "needs approval" with nothing to click."""
+    why = {id(o.proposal): o.unavailable for o in offers if o.proposed is None and o.unavailable}
+    return lambda proposal: why.get(id(proposal))
 
 
 def request_ids_in(message: SlackMessage) -> set[str]:

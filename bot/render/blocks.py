@@ -43,6 +43,7 @@ SlackMessage = dict[str, Any]
 Block = dict[str, Any]
 GuideLink = Callable[[str | None], str | None]
 ProposalButton = Callable[[Proposal], dict[str, Any] | None]
+ProposalNote = Callable[[Proposal], str | None]  # why a proposal has no button, or None
 
 # Per-finding budgets. They keep a realistic diagnosis in one message and a pathological one in a handful:
 # the error-logs check keeps five log groups, and an eight-line traceback excerpt fits in 1,200 characters.
@@ -90,6 +91,7 @@ class _Unit:
 class _Render:
     guide_link: GuideLink
     proposal_buttons: ProposalButton | None
+    proposal_notes: ProposalNote | None = None
     omitted: _Omitted = field(default_factory=_Omitted)
 
 
@@ -137,11 +139,13 @@ def diagnosis_messages(
     *,
     guide_link: GuideLink,
     proposal_buttons: ProposalButton | None = None,
+    proposal_notes: ProposalNote | None = None,
 ) -> list[SlackMessage]:
     """The thread replies: the verdict first, then every finding worst first, split over as many messages
     as the limits require. `proposal_buttons`, when given, turns a proposal into a button element (or None
-    to show none); the buttons sit in actions blocks under their cause."""
-    render = _Render(guide_link, proposal_buttons)
+    to show none); the buttons sit in actions blocks under their cause. `proposal_notes` says why a
+    proposal was not offered, in place of "needs approval"."""
+    render = _Render(guide_link, proposal_buttons, proposal_notes)
     units = _verdict_units(diag, render)
     units += [_Unit(_finding_blocks(i, f, render), divider=True) for i, f in enumerate(_worst_first(diag), 1)]
     pages = _pack(units)
@@ -200,7 +204,8 @@ def _cause_blocks(rank: int, cause: Cause, render: _Render) -> list[Block]:
     guide = _guide(cause.guide_section, render.guide_link)
     if guide:
         lines.append(f":book: Guide: {guide}")
-    lines += [_esc(proposal_sentence(p), LINE_CHARS) for p in cause.proposals]
+    notes = render.proposal_notes
+    lines += [_esc(proposal_sentence(p, notes(p) if notes else None), LINE_CHARS) for p in cause.proposals]
     blocks = [_section(_join_within(lines, SECTION_TEXT, render.omitted), f"cause-{rank}")]
     blocks += _proposal_actions(rank, cause.proposals, render.proposal_buttons)
     return blocks

@@ -9,13 +9,14 @@ from typing import Any
 
 from bot.actions.base import Preview
 from bot.approvals import Proposed, Requirement
-from bot.model import Fact, Finding, Proposal, Status, Symptom
+from bot.model import Cause, Diagnosis, Fact, Finding, Proposal, Status, Symptom, Target
 from bot.remediation import Offer, Review
 from bot.render.approval_blocks import (
     channel_of,
     message_ts_of,
     notice_view,
     offer_buttons,
+    offer_notes,
     preview_view,
     proposal_message,
     request_id_of,
@@ -24,6 +25,7 @@ from bot.render.approval_blocks import (
     settle_buttons,
     verification_message,
 )
+from bot.render.blocks import diagnosis_messages
 from bot.store.approvals import ApprovalRequest, RequestStatus
 from bot.verification import Trend, Verification
 from tests.fakes.slack_api import validate_blocks, validate_view
@@ -58,6 +60,22 @@ def test_offer_buttons_match_the_diagnosis_proposals_by_identity() -> None:
     made = button(rollback)
     assert made is not None and made["value"] == "req_abc" and made["text"]["text"] == "Review: rollback to revision 6"
     assert button(restart) is None and button(Proposal("rollback", {"to_revision": "6"})) is None
+
+
+def test_a_proposal_without_a_button_says_why_instead_of_needs_approval() -> None:
+    scale, restart = Proposal("scale", {"replicas": "3"}, "more capacity"), Proposal("restart")
+    stored = Proposed(request(), Preview("restart"))
+    offers = [Offer(scale, unavailable="nothing to change — auth-service already runs 3 replicas"),
+              Offer(restart, stored)]
+    cause = Cause("deploy", "Bug in recent deployment", 0.7, ("revision 7",), proposals=(scale, restart))
+    diag = Diagnosis(Target("auth-service", "default", "app=auth-service", "auth-service"), Symptom.HIGH_ERROR_RATE,
+                     findings=(), causes=(cause,), guide_section=None, duration_ms=10)
+    messages = diagnosis_messages(diag, guide_link=lambda section: None, proposal_buttons=offer_buttons(offers),
+                                  proposal_notes=offer_notes(offers))
+    text = json.dumps(messages, ensure_ascii=False)
+    assert "not offered: nothing to change — auth-service already runs 3 replicas" in text
+    assert "scale to 3 replicas — needs approval" not in text and "restart — needs approval" in text
+    assert all(not validate_blocks(m["blocks"]) for m in messages)
 
 
 def test_preview_modal_says_what_changes_who_may_approve_and_carries_only_the_id() -> None:
