@@ -188,11 +188,4 @@ def _parse_propose(words: str, config: OpsConfig, actions: frozenset[str]) -> Ac
     act = parse_act(f"{ACT_WORD} {words}", config, actions)
     if act is None:  # a service named like the act word: not reachable through `/diagnose act`
         return BadRequest(f"Usage: {PROPOSE_USAGE}.")
-    if isinstance(act, BadRequest):
-        return act
-    keys = [key for key, _ in act.params]
-    twice = sorted({key for key in keys if keys.count(key) > 1})
-    if twice:
-        given = ", ".join(f"{key}={value}" for key, value in act.params if key in twice)
-        return BadRequest(f"{', '.join(twice)} given more than once ({given}): give each parameter once.")
     return act

@@ -178,7 +178,8 @@ def parse_act(text: str, config: OpsConfig, actions: Collection[str]) -> ActComm
     ):
         return BadRequest(f"Parameters are `key=value` words (letters, digits, `.:,+-_`). {usage}")
     keys = [key for key, _ in pairs]
-    repeated = sorted({key for key in keys if keys.count(key) > 1})
-    if repeated:  # which one was meant is a guess; an approval must be for exactly what was asked
-        return BadRequest(f"`{repeated[0]}` is given more than once; give each parameter once. {usage}")
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    if twice:  # which one was meant is a guess; an approval must be for exactly what was asked
+        given = ", ".join(f"{key}={value}" for key, value in pairs if key in twice)
+        return BadRequest(f"{', '.join(twice)} given more than once ({given}): give each parameter once.")
     return ActCommand(action, service, tuple((key, value) for key, value in pairs))

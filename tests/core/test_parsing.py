@@ -111,6 +111,6 @@ def test_a_phrase_in_the_command_wins_over_its_first_word(text: str, symptom: Sy
 
 def test_act_refuses_a_parameter_given_twice() -> None:
     twice = parse_act("act scale auth-service replicas=5 replicas=7", CONFIG, set(ACTIONS))
-    assert isinstance(twice, BadRequest) and "`replicas` is given more than once" in twice.message
+    assert isinstance(twice, BadRequest) and "replicas given more than once (replicas=5, replicas=7)" in twice.message
     once = parse_act("act scale auth-service replicas=5", CONFIG, set(ACTIONS))
     assert once == ActCommand("scale", "auth-service", (("replicas", "5"),))
