@@ -8,12 +8,19 @@ from typing import Any, Protocol
 
 from bot.access_policy import AccessPolicy
 from bot.config import DiagnosisConfig, Thresholds
-from bot.model import Finding, Target
+from bot.model import Finding, Status, Target
 from bot.sources.cache import CacheSource
 from bot.sources.dns import DnsSource
 from bot.sources.kube import KubeSource
 from bot.sources.metrics import MetricsSource
 from bot.sources.postgres import PostgresSource
+
+
+def graded(value: float, warn: float, crit: float) -> Status:
+    """CRIT at or above `crit`, WARN at or above `warn`, else OK: how a number meets the guide's two lines."""
+    if value >= crit:
+        return Status.CRIT
+    return Status.WARN if value >= warn else Status.OK
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.checks.base import CheckContext, SourceSet
+from bot.checks.base import CheckContext, SourceSet, graded
 from bot.checks.db_shared import CACHE_NOT_SET, duration, not_configured
 from bot.checks.formatting import percent
 from bot.model import Cause, Fact, Finding, Proposal, Status
@@ -62,7 +62,7 @@ def _memory_status(stats: CacheStats) -> Status:
     usage = stats.memory_usage
     if usage is None:
         return Status.OK
-    return Status.CRIT if usage >= MEMORY_CRIT else Status.WARN if usage >= MEMORY_WARN else Status.OK
+    return graded(usage, MEMORY_WARN, MEMORY_CRIT)
 
 
 def _hit_status(stats: CacheStats) -> Status:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.checks.base import CheckContext, SourceSet
+from bot.checks.base import CheckContext, SourceSet, graded
 from bot.checks.db_shared import POSTGRES_NOT_SET, duration, not_configured
 from bot.checks.formatting import percent
 from bot.model import Cause, Fact, Finding, Proposal, Status
@@ -48,7 +48,7 @@ class DbPoolCheck:
             return self._refused(evidence)
         warn, crit = ctx.thresholds.pool_warn, ctx.thresholds.pool_crit
         usage = evidence.usage
-        status = Status.CRIT if usage >= crit else Status.WARN if usage >= warn else Status.OK
+        status = graded(usage, warn, crit)
         used = f"{evidence.total} of {evidence.max_connections}"
         summary = (
             f"{used} connections in use ({percent(usage)}; warn at {percent(warn)}, crit at {percent(crit)})."

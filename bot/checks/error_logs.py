@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.checks.base import Check, CheckContext, SourceSet
+from bot.checks.base import Check, CheckContext, SourceSet, graded
 from bot.checks.excerpts import excerpt, excerpt_lines
 from bot.checks.known_errors import classify
 from bot.logscan import ErrorGroup, LogScan, scan
@@ -57,7 +57,7 @@ class ErrorLogsCheck:
         if result.lines == 0:
             return unread_finding(self, evidence)
         share = result.error_lines / result.lines
-        status = Status.CRIT if share >= CRIT_SHARE else Status.WARN if share >= WARN_SHARE else Status.OK
+        status = graded(share, WARN_SHARE, CRIT_SHARE)
         tail = ctx.diagnosis.log_tail_lines
         summary = (
             f"{result.error_lines:,} ERROR lines in the last {tail:,} lines of {evidence.pods} pod(s) "

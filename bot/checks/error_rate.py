@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.checks.auth_causes import refused_permission, rejected_tokens
-from bot.checks.base import CheckContext, SourceSet
+from bot.checks.base import CheckContext, SourceSet, graded
 from bot.checks.formatting import percent
 from bot.model import Cause, Fact, Finding, Status
 from bot.sources.records import ErrorStats
@@ -25,7 +25,7 @@ class ErrorRateCheck:
         if evidence.requests == 0:
             return Finding(self.name, self.title, Status.NO_DATA, "No requests in the window.",
                            guide_section=self.guide_section)
-        status = Status.CRIT if rate >= limit else Status.WARN if rate >= limit / 2 else Status.OK
+        status = graded(rate, limit / 2, limit)
         server = sum(n for code, n in evidence.by_status.items() if code >= 500)
         client = sum(n for code, n in evidence.by_status.items() if 400 <= code < 500)
         facts = [

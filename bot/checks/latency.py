@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from bot.checks.base import CheckContext, SourceSet
+from bot.checks.base import CheckContext, SourceSet, graded
 from bot.model import Cause, Fact, Finding, Status
 from bot.sources.errors import SourceError
 from bot.sources.records import LatencyStats
@@ -103,11 +103,7 @@ class LatencyCheck:
 
 
 def p99_status(p99_ms: float, ctx: CheckContext) -> Status:
-    if p99_ms >= ctx.thresholds.latency_p99_crit_ms:
-        return Status.CRIT
-    if p99_ms >= ctx.thresholds.latency_p99_warn_ms:
-        return Status.WARN
-    return Status.OK
+    return graded(p99_ms, ctx.thresholds.latency_p99_warn_ms, ctx.thresholds.latency_p99_crit_ms)
 
 
 def _tail_words(status: Status, warn_ms: float, crit_ms: float) -> str:
@@ -119,11 +115,7 @@ def _tail_words(status: Status, warn_ms: float, crit_ms: float) -> str:
 
 
 def p95_status(p95_ms: float, ctx: CheckContext) -> Status:
-    if p95_ms >= ctx.thresholds.latency_p95_crit_ms:
-        return Status.CRIT
-    if p95_ms >= ctx.thresholds.latency_p95_warn_ms:
-        return Status.WARN
-    return Status.OK
+    return graded(p95_ms, ctx.thresholds.latency_p95_warn_ms, ctx.thresholds.latency_p95_crit_ms)
 
 
 async def _dependencies(sources: SourceSet, names: tuple[str, ...], period: str) -> tuple[DependencyLatency, ...]:

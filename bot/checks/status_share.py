@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.checks.base import Check, CheckContext, SourceSet
+from bot.checks.base import Check, CheckContext, SourceSet, graded
 from bot.checks.formatting import percent
 from bot.model import Cause, Fact, Finding, Status
 from bot.sources.records import ErrorStats
@@ -79,7 +79,7 @@ def assess_share(check: Check, evidence: ShareEvidence, ctx: CheckContext, statu
     count = stats.by_status.get(status_code, 0)
     share = share_of(stats, status_code)
     limit = ctx.thresholds.error_rate
-    status = Status.CRIT if share >= limit else Status.WARN if share >= limit / 2 else Status.OK
+    status = graded(share, limit / 2, limit)
     of_errors = count / stats.errors if stats.errors else 0.0
     direction = trend(stats, evidence.baseline, status_code)
     facts = [
